@@ -1,0 +1,1018 @@
+// YAML configuration loader: strict parsing into the model, then whole-config validation.
+//
+// Two passes. The reader turns YAML into model objects, rejecting syntax errors, unknown
+// or duplicate keys, missing required fields and values of the wrong type; it records
+// where every value came from (path -> file:line:column). The validator then checks the
+// model as a whole (names, references, ranges, addresses, uniqueness). When it runs on
+// a freshly loaded file it points at the offending value via that record; when it runs
+// on a Config built some other way (validate_config) it falls back to each object's
+// Origin. Either way the first problem found is thrown as ConfigError, formatted as
+// "FILE:LINE:COLUMN: PATH: REASON".
+#include "control/config_load.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vxmesh::control {
+
+namespace {
+
+using model::AccessPort;
+using model::Config;
+using model::Endpoint;
+using model::Ipv4;
+using model::Ipv4Prefix;
+using model::Mac;
+using model::Network;
+using model::Origin;
+using model::Peer;
+
+// Where each loaded value came from, keyed by its field path ("networks[1].vni").
+using FieldOrigins = std::map<std::string, Origin>;
+
+constexpr std::size_t kMaxNameLength = 63;
+constexpr uint32_t kMaxVni = 16777215;
+constexpr int kMinMtu = 576;
+constexpr int kMaxMtu = 9000;
+constexpr int kMinSubnetLength = 8;
+constexpr int kMaxSubnetLength = 30;
+constexpr int kMinUnderlayLength = 8;
+constexpr int kMaxUnderlayLength = 31;
+
+// ---------------------------------------------------------------------------------------
+// Formatting
+
+std::string format_ipv4(Ipv4 ip) {
+    const uint32_t v = ip.value;
+    return fmt::format("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+}
+
+std::string format_prefix(Ipv4 ip, unsigned length) {
+    return fmt::format("{}/{}", format_ipv4(ip), length);
+}
+
+std::string format_prefix(const Ipv4Prefix& p) {
+    return format_prefix(p.address, p.length);
+}
+
+std::string format_mac(const Mac& mac) {
+    const auto& b = mac.bytes;
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4],
+                       b[5]);
+}
+
+// User text echoed in a message: quoted, control characters escaped, long text cut.
+std::string quote(std::string_view text) {
+    constexpr std::size_t kMax = 48;
+    std::string out = "'";
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == kMax) {
+            out += "...";
+            break;
+        }
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += "'";
+    return out;
+}
+
+std::string format_error(const Origin& origin, std::string_view path, std::string_view reason) {
+    std::string out;
+    if (!origin.file.empty()) out = origin.file;
+    if (origin.line > 0) {
+        if (!out.empty()) out += ':';
+        out += fmt::format("{}:{}", origin.line, origin.column);
+    }
+    if (!out.empty()) out += ": ";
+    if (!path.empty()) {
+        out += path;
+        out += ": ";
+    }
+    out += reason;
+    return out;
+}
+
+std::string index_path(std::string_view list, std::size_t i) {
+    return fmt::format("{}[{}]", list, i);
+}
+
+std::string field_path(std::string_view object, std::string_view field) {
+    return object.empty() ? std::string(field) : fmt::format("{}.{}", object, field);
+}
+
+// ---------------------------------------------------------------------------------------
+// Strict textual parsers
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Four decimal octets 0..255 separated by '.', nothing else. No signs, no leading zeros
+// (which some parsers read as octal), no spaces.
+std::optional<Ipv4> parse_ipv4(std::string_view s) {
+    uint32_t value = 0;
+    std::size_t pos = 0;
+    for (int octet = 0; octet < 4; ++octet) {
+        if (octet > 0) {
+            if (pos >= s.size() || s[pos] != '.') return std::nullopt;
+            ++pos;
+        }
+        const std::size_t start = pos;
+        unsigned part = 0;
+        while (pos < s.size() && is_digit(s[pos]) && pos - start < 3) {
+            part = part * 10 + static_cast<unsigned>(s[pos] - '0');
+            ++pos;
+        }
+        const std::size_t digits = pos - start;
+        if (digits == 0 || part > 255) return std::nullopt;
+        if (digits > 1 && s[start] == '0') return std::nullopt;
+        value = (value << 8) | part;
+    }
+    if (pos != s.size()) return std::nullopt;
+    return Ipv4{value};
+}
+
+// "a.b.c.d/len" (or "a.b.c.d" when the prefix is optional). The length is one or two
+// decimal digits; its range is the validator's business.
+struct AddrLen {
+    Ipv4 address;
+    std::optional<uint8_t> length;
+};
+
+std::optional<AddrLen> parse_addr_len(std::string_view s) {
+    const auto slash = s.find('/');
+    const auto ip = parse_ipv4(s.substr(0, slash));
+    if (!ip) return std::nullopt;
+    if (slash == std::string_view::npos) return AddrLen{*ip, std::nullopt};
+    const std::string_view len = s.substr(slash + 1);
+    if (len.empty() || len.size() > 2 || (len.size() == 2 && len[0] == '0')) return std::nullopt;
+    unsigned value = 0;
+    for (char c : len) {
+        if (!is_digit(c)) return std::nullopt;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return AddrLen{*ip, static_cast<uint8_t>(value)};
+}
+
+// Six pairs of hex digits separated by ':'.
+std::optional<Mac> parse_mac(std::string_view s) {
+    if (s.size() != 17) return std::nullopt;
+    Mac mac;
+    for (std::size_t i = 0; i < 6; ++i) {
+        const int hi = hex_value(s[i * 3]);
+        const int lo = hex_value(s[i * 3 + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        if (i < 5 && s[i * 3 + 2] != ':') return std::nullopt;
+        mac.bytes[i] = static_cast<uint8_t>(hi * 16 + lo);
+    }
+    return mac;
+}
+
+// Docker's rule: 02:42 followed by the four bytes of the IPv4 address.
+Mac default_mac(Ipv4 ip) {
+    Mac mac;
+    mac.bytes = {0x02,
+                 0x42,
+                 static_cast<uint8_t>(ip.value >> 24),
+                 static_cast<uint8_t>(ip.value >> 16),
+                 static_cast<uint8_t>(ip.value >> 8),
+                 static_cast<uint8_t>(ip.value)};
+    return mac;
+}
+
+// ---------------------------------------------------------------------------------------
+// Semantic predicates shared by the validator
+
+bool valid_name(std::string_view name) {
+    if (name.empty() || name.size() > kMaxNameLength) return false;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+                        c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Not in 0.0.0.0/8 ("this network"), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or
+// 240.0.0.0/4 (reserved, including the limited broadcast address).
+bool is_unicast(Ipv4 ip) {
+    const uint32_t first = ip.value >> 24;
+    return first != 0 && first != 127 && first < 224;
+}
+
+// Like Ipv4Prefix::mask(), but defined for any length (the model may hold a bad one
+// until the validator has rejected it).
+uint32_t mask_of(unsigned length) {
+    if (length == 0) return 0;
+    if (length >= 32) return ~uint32_t{0};
+    return ~uint32_t{0} << (32 - length);
+}
+uint32_t network_of(Ipv4 ip, unsigned length) {
+    return ip.value & mask_of(length);
+}
+uint32_t broadcast_of(Ipv4 ip, unsigned length) {
+    return ip.value | ~mask_of(length);
+}
+
+bool is_unicast_mac(const Mac& mac) {
+    return (mac.bytes[0] & 0x01) == 0;
+}
+bool is_zero_mac(const Mac& mac) {
+    return mac == Mac{};
+}
+
+// A DPDK device string: a PCI address ([DDDD:]BB:DD.F) or a vdev name starting with
+// "net_", optionally followed by ",devargs". Returns the device's identity (PCI address
+// with its domain, lower case; or the vdev name), which must be unique; nullopt when the
+// string is malformed.
+std::optional<std::string> device_identity(std::string_view dev) {
+    const auto comma = dev.find(',');
+    const std::string_view id = dev.substr(0, comma);
+    if (comma != std::string_view::npos) {
+        const std::string_view args = dev.substr(comma + 1);
+        if (args.empty()) return std::nullopt;
+        for (char c : args) {
+            if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+                return std::nullopt;
+        }
+    }
+
+    // PCI: four hex digits of domain (optional), two of bus, two of device, one function.
+    auto is_pci = [](std::string_view s) {
+        auto hex_run = [&](std::size_t at, std::size_t n) {
+            if (at + n > s.size()) return false;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (hex_value(s[at + i]) < 0) return false;
+            }
+            return true;
+        };
+        return s.size() == 12 && hex_run(0, 4) && s[4] == ':' && hex_run(5, 2) && s[7] == ':' &&
+               hex_run(8, 2) && s[10] == '.' && s[11] >= '0' && s[11] <= '7' &&
+               hex_value(s[8]) <= 1; // device number 0x00..0x1f
+    };
+    std::string pci = id.size() == 7 ? "0000:" + std::string(id) : std::string(id);
+    if (is_pci(pci)) {
+        for (char& c : pci) {
+            if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+        }
+        return pci;
+    }
+
+    if (id.size() > 4 && id.substr(0, 4) == "net_") {
+        for (char c : id) {
+            const bool ok =
+                (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_';
+            if (!ok) return std::nullopt;
+        }
+        return std::string(id);
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reader: YAML -> model, with types, required fields and unknown keys checked.
+
+class Reader {
+public:
+    Reader(std::string file, FieldOrigins& origins) : file_(std::move(file)), origins_(origins) {}
+
+    Config read_document(const std::string& text);
+
+private:
+    // One "key: value" entry of a mapping.
+    struct Entry {
+        YAML::Node key;
+        YAML::Node value;
+    };
+
+    // A mapping whose keys have been checked against the schema.
+    class Mapping {
+    public:
+        Mapping(Reader& reader, const YAML::Node& node, std::string path,
+                std::initializer_list<std::string_view> allowed);
+
+        const std::string& path() const { return path_; }
+        const YAML::Node& node() const { return node_; }
+
+        // The entry for `key`; nullopt when absent or, for optional fields, null.
+        std::optional<Entry> optional(std::string_view key) const;
+        // The entry for `key`; fails when absent or null.
+        Entry required(std::string_view key) const;
+
+    private:
+        Reader& reader_;
+        YAML::Node node_;
+        std::string path_;
+        std::vector<std::pair<std::string, Entry>> entries_;
+    };
+
+    Origin origin(const YAML::Node& node) const;
+    // Position of an entry's value; an empty value has no useful mark of its own, so it
+    // points at its key.
+    Origin origin(const Entry& e) const {
+        return e.value.IsNull() ? origin(e.key) : origin(e.value);
+    }
+
+    [[noreturn]] void fail(const Origin& at, std::string_view path, std::string_view reason) const {
+        throw ConfigError(format_error(at, path, reason));
+    }
+    [[noreturn]] void fail(const YAML::Node& at, std::string_view path,
+                           std::string_view reason) const {
+        fail(origin(at), path, reason);
+    }
+
+    static std::string describe(const YAML::Node& node);
+    void record(const std::string& path, const Origin& at) { origins_[path] = at; }
+
+    // Typed values. Each records the value's origin under `path`.
+    std::string get_string(const Entry& e, const std::string& path);
+    int64_t get_integer(const Entry& e, const std::string& path, int64_t min, int64_t max);
+    bool get_bool(const Entry& e, const std::string& path);
+    Ipv4 get_ipv4(const Entry& e, const std::string& path);
+    AddrLen get_addr_len(const Entry& e, const std::string& path, bool length_required);
+    Mac get_mac(const Entry& e, const std::string& path);
+    // The items of an optional list (absent or null: none).
+    std::vector<YAML::Node> get_list(const std::optional<Entry>& e, const std::string& path);
+
+    void read_node(const Mapping& top, Config& config);
+    AccessPort read_port(const YAML::Node& item, const std::string& path);
+    Network read_network(const YAML::Node& item, const std::string& path);
+    Peer read_peer(const YAML::Node& item, const std::string& path);
+    Endpoint read_endpoint(const YAML::Node& item, const std::string& path);
+
+    std::string file_;
+    FieldOrigins& origins_;
+};
+
+Origin Reader::origin(const YAML::Node& node) const {
+    const YAML::Mark mark = node.Mark();
+    if (mark.is_null() || mark.line < 0) return Origin{file_, 1, 1};
+    return Origin{file_, mark.line + 1, mark.column + 1};
+}
+
+std::string Reader::describe(const YAML::Node& node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Null:
+        return "an empty value";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Map:
+        return "a mapping";
+    case YAML::NodeType::Scalar:
+        // A plain scalar is shown as written; a quoted or tagged one is a string.
+        if (node.Tag() == "?") return quote(node.Scalar());
+        return "the string " + quote(node.Scalar());
+    case YAML::NodeType::Undefined:
+        break;
+    }
+    return "nothing";
+}
+
+Reader::Mapping::Mapping(Reader& reader, const YAML::Node& node, std::string path,
+                         std::initializer_list<std::string_view> allowed)
+    : reader_(reader), node_(node), path_(std::move(path)) {
+    if (!node.IsMap()) reader.fail(node, path_, "expected a mapping, got " + describe(node));
+    for (auto it = node.begin(); it != node.end(); ++it) {
+        const YAML::Node key = it->first;
+        if (!key.IsScalar()) {
+            reader.fail(key, path_, "expected a field name, got " + describe(key));
+        }
+        const std::string& name = key.Scalar();
+        bool known = false;
+        for (std::string_view a : allowed)
+            known = known || a == name;
+        if (!known) reader.fail(key, path_, fmt::format("unknown field {}", quote(name)));
+        for (const auto& [seen, entry] : entries_) {
+            if (seen == name) {
+                reader.fail(key, path_,
+                            fmt::format("duplicate field {} (first at line {})", quote(name),
+                                        reader.origin(entry.key).line));
+            }
+        }
+        entries_.emplace_back(name, Entry{key, it->second});
+    }
+    reader.record(path_, reader.origin(node));
+}
+
+std::optional<Reader::Entry> Reader::Mapping::optional(std::string_view key) const {
+    for (const auto& [name, entry] : entries_) {
+        if (name == key) {
+            if (entry.value.IsNull()) return std::nullopt;
+            return entry;
+        }
+    }
+    return std::nullopt;
+}
+
+Reader::Entry Reader::Mapping::required(std::string_view key) const {
+    for (const auto& [name, entry] : entries_) {
+        if (name == key) {
+            if (entry.value.IsNull())
+                reader_.fail(entry.key, field_path(path_, key), "missing value");
+            return entry;
+        }
+    }
+    reader_.fail(node_, path_, fmt::format("missing required field '{}'", key));
+}
+
+std::string Reader::get_string(const Entry& e, const std::string& path) {
+    record(path, origin(e));
+    if (!e.value.IsScalar()) fail(origin(e), path, "expected a string, got " + describe(e.value));
+    return e.value.Scalar();
+}
+
+int64_t Reader::get_integer(const Entry& e, const std::string& path, int64_t min, int64_t max) {
+    record(path, origin(e));
+    const YAML::Node& v = e.value;
+    const bool plain = v.IsScalar() && (v.Tag() == "?" || v.Tag() == "tag:yaml.org,2002:int");
+    const std::string text = plain ? v.Scalar() : std::string();
+    std::size_t pos = text.size() > 1 && text[0] == '-' ? 1 : 0;
+    bool digits = plain && pos < text.size();
+    for (std::size_t i = pos; digits && i < text.size(); ++i)
+        digits = is_digit(text[i]);
+    if (!digits) fail(origin(e), path, "expected an integer, got " + describe(v));
+
+    // Accumulate with saturation: anything past int64 is simply out of range.
+    int64_t magnitude = 0;
+    for (; pos < text.size(); ++pos) {
+        const int d = text[pos] - '0';
+        if (magnitude > (std::numeric_limits<int64_t>::max() - d) / 10) {
+            magnitude = std::numeric_limits<int64_t>::max();
+            break;
+        }
+        magnitude = magnitude * 10 + d;
+    }
+    const int64_t value = text[0] == '-' ? -magnitude : magnitude;
+    if (value < min || value > max || magnitude == std::numeric_limits<int64_t>::max()) {
+        fail(origin(e), path, fmt::format("{} is out of range {}..{}", text, min, max));
+    }
+    return value;
+}
+
+bool Reader::get_bool(const Entry& e, const std::string& path) {
+    record(path, origin(e));
+    const YAML::Node& v = e.value;
+    if (v.IsScalar() && (v.Tag() == "?" || v.Tag() == "tag:yaml.org,2002:bool")) {
+        const std::string& s = v.Scalar();
+        if (s == "true" || s == "True" || s == "TRUE") return true;
+        if (s == "false" || s == "False" || s == "FALSE") return false;
+    }
+    fail(origin(e), path, "expected true or false, got " + describe(v));
+}
+
+Ipv4 Reader::get_ipv4(const Entry& e, const std::string& path) {
+    const std::string s = get_string(e, path);
+    const auto ip = parse_ipv4(s);
+    if (!ip) fail(origin(e), path, fmt::format("{} is not a valid IPv4 address", quote(s)));
+    return *ip;
+}
+
+AddrLen Reader::get_addr_len(const Entry& e, const std::string& path, bool length_required) {
+    const std::string s = get_string(e, path);
+    const auto al = parse_addr_len(s);
+    if (!al || (length_required && !al->length)) {
+        fail(origin(e), path,
+             quote(s) + (length_required ? " is not a valid IPv4 prefix (a.b.c.d/len)"
+                                         : " is not a valid IPv4 address (a.b.c.d[/len])"));
+    }
+    return *al;
+}
+
+Mac Reader::get_mac(const Entry& e, const std::string& path) {
+    const std::string s = get_string(e, path);
+    const auto mac = parse_mac(s);
+    if (!mac) {
+        fail(origin(e), path,
+             fmt::format("{} is not a valid MAC address (six hex pairs separated by ':')",
+                         quote(s)));
+    }
+    return *mac;
+}
+
+std::vector<YAML::Node> Reader::get_list(const std::optional<Entry>& e, const std::string& path) {
+    std::vector<YAML::Node> items;
+    if (!e) return items;
+    record(path, origin(*e));
+    if (!e->value.IsSequence())
+        fail(origin(*e), path, "expected a list, got " + describe(e->value));
+    for (const auto& item : e->value)
+        items.push_back(item);
+    return items;
+}
+
+void Reader::read_node(const Mapping& top, Config& config) {
+    const Entry entry = top.required("node");
+    const Mapping m(
+        *this, entry.value, "node",
+        {"name", "data_path_addr", "gateway", "underlay", "vxlan_port", "ttl", "dont_fragment"});
+    model::Node& node = config.node;
+    node.origin = origin(m.node());
+    node.name = get_string(m.required("name"), "node.name");
+
+    const AddrLen addr = get_addr_len(m.required("data_path_addr"), "node.data_path_addr", false);
+    node.data_path_addr = addr.address;
+    node.prefix_length = addr.length.value_or(24);
+
+    if (auto e = m.optional("gateway")) node.gateway = get_ipv4(*e, "node.gateway");
+
+    const Mapping u(*this, m.required("underlay").value, "node.underlay", {"device", "mac"});
+    node.underlay.device = get_string(u.required("device"), "node.underlay.device");
+    if (auto e = u.optional("mac")) node.underlay.mac = get_mac(*e, "node.underlay.mac");
+
+    if (auto e = m.optional("vxlan_port")) {
+        node.vxlan_port = static_cast<uint16_t>(get_integer(*e, "node.vxlan_port", 1, 65535));
+    }
+    if (auto e = m.optional("ttl"))
+        node.ttl = static_cast<uint8_t>(get_integer(*e, "node.ttl", 1, 255));
+    if (auto e = m.optional("dont_fragment"))
+        node.dont_fragment = get_bool(*e, "node.dont_fragment");
+}
+
+AccessPort Reader::read_port(const YAML::Node& item, const std::string& path) {
+    const Mapping m(*this, item, path, {"name", "device"});
+    AccessPort port;
+    port.origin = origin(item);
+    port.name = get_string(m.required("name"), path + ".name");
+    port.device = get_string(m.required("device"), path + ".device");
+    return port;
+}
+
+Network Reader::read_network(const YAML::Node& item, const std::string& path) {
+    const Mapping m(*this, item, path, {"name", "vni", "subnet", "gateway", "mtu"});
+    Network net;
+    net.origin = origin(item);
+    net.name = get_string(m.required("name"), path + ".name");
+    net.vni = static_cast<uint32_t>(get_integer(m.required("vni"), path + ".vni", 1, kMaxVni));
+    const AddrLen subnet = get_addr_len(m.required("subnet"), path + ".subnet", true);
+    net.subnet = Ipv4Prefix{subnet.address, *subnet.length};
+    if (auto e = m.optional("gateway")) {
+        net.gateway = get_ipv4(*e, path + ".gateway");
+    } else {
+        // First host address; the validator rejects subnets with host bits set, and for
+        // those the default is meaningless anyway.
+        net.gateway = Ipv4{network_of(net.subnet.address, net.subnet.length) + 1};
+    }
+    if (auto e = m.optional("mtu")) {
+        net.mtu = static_cast<uint16_t>(get_integer(*e, path + ".mtu", kMinMtu, kMaxMtu));
+    }
+    return net;
+}
+
+Peer Reader::read_peer(const YAML::Node& item, const std::string& path) {
+    const Mapping m(*this, item, path, {"name", "address"});
+    Peer peer;
+    peer.origin = origin(item);
+    peer.name = get_string(m.required("name"), path + ".name");
+    peer.address = get_ipv4(m.required("address"), path + ".address");
+    return peer;
+}
+
+Endpoint Reader::read_endpoint(const YAML::Node& item, const std::string& path) {
+    const Mapping m(*this, item, path, {"name", "network", "ip", "mac", "node", "port"});
+    Endpoint ep;
+    ep.origin = origin(item);
+    ep.name = get_string(m.required("name"), path + ".name");
+    ep.network = get_string(m.required("network"), path + ".network");
+    ep.ip = get_ipv4(m.required("ip"), path + ".ip");
+    if (auto e = m.optional("mac")) {
+        ep.mac = get_mac(*e, path + ".mac");
+    } else {
+        ep.mac = default_mac(ep.ip);
+    }
+    ep.node = get_string(m.required("node"), path + ".node");
+    if (auto e = m.optional("port")) ep.port = get_string(*e, path + ".port");
+    return ep;
+}
+
+Config Reader::read_document(const std::string& text) {
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(text);
+    } catch (const YAML::Exception& e) {
+        Origin at{file_, 0, 0};
+        if (!e.mark.is_null() && e.mark.line >= 0)
+            at = Origin{file_, e.mark.line + 1, e.mark.column + 1};
+        fail(at, "", "syntax error: " + e.msg);
+    }
+    if (docs.empty() || docs[0].IsNull()) {
+        fail(Origin{file_, 1, 1}, "", "the configuration is empty; expected a mapping");
+    }
+    if (docs.size() > 1) {
+        fail(docs[1], "", "more than one YAML document; expected exactly one");
+    }
+    const YAML::Node& root = docs[0];
+    if (!root.IsMap()) {
+        fail(root, "", "expected a mapping at the top level, got " + describe(root));
+    }
+    const Mapping top(*this, root, "", {"node", "ports", "networks", "peers", "endpoints"});
+
+    Config config;
+    read_node(top, config);
+    const auto ports = get_list(top.optional("ports"), "ports");
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        config.ports.push_back(read_port(ports[i], index_path("ports", i)));
+    }
+    const auto networks = get_list(top.optional("networks"), "networks");
+    for (std::size_t i = 0; i < networks.size(); ++i) {
+        config.networks.push_back(read_network(networks[i], index_path("networks", i)));
+    }
+    const auto peers = get_list(top.optional("peers"), "peers");
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        config.peers.push_back(read_peer(peers[i], index_path("peers", i)));
+    }
+    const auto endpoints = get_list(top.optional("endpoints"), "endpoints");
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        config.endpoints.push_back(read_endpoint(endpoints[i], index_path("endpoints", i)));
+    }
+    return config;
+}
+
+// ---------------------------------------------------------------------------------------
+// Validator: the model as a whole.
+
+class Validator {
+public:
+    Validator(const Config& config, const FieldOrigins* origins)
+        : config_(config), origins_(origins) {}
+
+    void run() {
+        check_node();
+        for (std::size_t i = 0; i < config_.ports.size(); ++i)
+            check_port(i);
+        for (std::size_t i = 0; i < config_.networks.size(); ++i)
+            check_network(i);
+        for (std::size_t i = 0; i < config_.peers.size(); ++i)
+            check_peer(i);
+        for (std::size_t i = 0; i < config_.endpoints.size(); ++i)
+            check_endpoint(i);
+    }
+
+private:
+    // Fails at the value recorded for `path` when the config was loaded from YAML, else
+    // at the origin of the object that holds it.
+    [[noreturn]] void fail(const Origin& object, const std::string& path,
+                           std::string_view reason) const {
+        const Origin* at = &object;
+        if (origins_ != nullptr) {
+            if (auto it = origins_->find(path); it != origins_->end()) at = &it->second;
+        }
+        throw ConfigError(format_error(*at, path, reason));
+    }
+
+    void check_name(const Origin& object, const std::string& path, const std::string& name) const {
+        if (!valid_name(name)) {
+            fail(object, path,
+                 fmt::format("{} is not a valid name (1..{} of A-Z a-z 0-9 _ . -)", quote(name),
+                             kMaxNameLength));
+        }
+    }
+
+    // list[i].name must not repeat an earlier entry's.
+    template <typename List>
+    void check_unique_name(const List& list, std::size_t i, const char* list_name) const {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (list[j].name == list[i].name) {
+                fail(list[i].origin, index_path(list_name, i) + ".name",
+                     fmt::format("{} duplicates {}[{}].name", quote(list[i].name), list_name, j));
+            }
+        }
+    }
+
+    void check_unicast(const Origin& object, const std::string& path, Ipv4 ip) const {
+        if (!is_unicast(ip)) {
+            fail(object, path, fmt::format("{} is not a unicast host address", format_ipv4(ip)));
+        }
+    }
+
+    // An address used as a host inside an on-link prefix: not its network or broadcast
+    // address (which do not exist as such in a /31).
+    void check_host_in(const Origin& object, const std::string& path, Ipv4 ip, Ipv4 prefix_addr,
+                       unsigned length) const {
+        if (length > 30) return;
+        const std::string prefix = format_prefix(Ipv4{network_of(prefix_addr, length)}, length);
+        if (ip.value == network_of(prefix_addr, length)) {
+            fail(object, path,
+                 fmt::format("{} is the network address of {}", format_ipv4(ip), prefix));
+        }
+        if (ip.value == broadcast_of(prefix_addr, length)) {
+            fail(object, path,
+                 fmt::format("{} is the broadcast address of {}", format_ipv4(ip), prefix));
+        }
+    }
+
+    void check_mac(const Origin& object, const std::string& path, const Mac& mac) const {
+        if (is_zero_mac(mac)) fail(object, path, "00:00:00:00:00:00 is not a valid MAC address");
+        if (!is_unicast_mac(mac)) {
+            fail(object, path, fmt::format("{} is a multicast MAC address", format_mac(mac)));
+        }
+    }
+
+    std::string check_device(const Origin& object, const std::string& path,
+                             const std::string& device) const {
+        const auto id = device_identity(device);
+        if (!id) {
+            fail(object, path,
+                 fmt::format("{} is not a DPDK device (a PCI address like 0000:03:00.0, or a vdev "
+                             "like net_af_packet0,iface=eth0)",
+                             quote(device)));
+        }
+        return *id;
+    }
+
+    void check_node() {
+        const model::Node& n = config_.node;
+        const Origin& o = n.origin;
+        check_name(o, "node.name", n.name);
+
+        const std::string addr_path = "node.data_path_addr";
+        if (n.prefix_length < kMinUnderlayLength || n.prefix_length > kMaxUnderlayLength) {
+            fail(o, addr_path,
+                 fmt::format("prefix length {} is out of range {}..{}", n.prefix_length,
+                             kMinUnderlayLength, kMaxUnderlayLength));
+        }
+        check_unicast(o, addr_path, n.data_path_addr);
+        check_host_in(o, addr_path, n.data_path_addr, n.data_path_addr, n.prefix_length);
+
+        if (n.gateway) {
+            const std::string path = "node.gateway";
+            const Ipv4 gw = *n.gateway;
+            check_unicast(o, path, gw);
+            if (network_of(gw, n.prefix_length) != network_of(n.data_path_addr, n.prefix_length)) {
+                fail(o, path,
+                     fmt::format("{} is outside node.data_path_addr {}", format_ipv4(gw),
+                                 format_prefix(n.data_path_addr, n.prefix_length)));
+            }
+            if (gw == n.data_path_addr) {
+                fail(o, path, fmt::format("{} is node.data_path_addr itself", format_ipv4(gw)));
+            }
+            check_host_in(o, path, gw, n.data_path_addr, n.prefix_length);
+        }
+
+        underlay_id_ = check_device(o, "node.underlay.device", n.underlay.device);
+        if (n.underlay.mac) check_mac(o, "node.underlay.mac", *n.underlay.mac);
+        if (n.vxlan_port == 0) fail(o, "node.vxlan_port", "0 is out of range 1..65535");
+        if (n.ttl == 0) fail(o, "node.ttl", "0 is out of range 1..255");
+    }
+
+    void check_port(std::size_t i) {
+        const AccessPort& p = config_.ports[i];
+        const std::string path = index_path("ports", i);
+        check_name(p.origin, path + ".name", p.name);
+        check_unique_name(config_.ports, i, "ports");
+
+        const std::string id = check_device(p.origin, path + ".device", p.device);
+        if (id == underlay_id_) {
+            fail(p.origin, path + ".device",
+                 fmt::format("device {} duplicates node.underlay.device", quote(id)));
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (device_identity(config_.ports[j].device) == id) {
+                fail(p.origin, path + ".device",
+                     fmt::format("device {} duplicates ports[{}].device", quote(id), j));
+            }
+        }
+    }
+
+    void check_network(std::size_t i) {
+        const Network& net = config_.networks[i];
+        const Origin& o = net.origin;
+        const std::string path = index_path("networks", i);
+        check_name(o, path + ".name", net.name);
+        check_unique_name(config_.networks, i, "networks");
+
+        if (net.vni < 1 || net.vni > kMaxVni) {
+            fail(o, path + ".vni", fmt::format("{} is out of range 1..{}", net.vni, kMaxVni));
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (config_.networks[j].vni == net.vni) {
+                fail(o, path + ".vni", fmt::format("{} duplicates networks[{}].vni", net.vni, j));
+            }
+        }
+
+        const std::string subnet_path = path + ".subnet";
+        const Ipv4Prefix& s = net.subnet;
+        if (s.length < kMinSubnetLength || s.length > kMaxSubnetLength) {
+            fail(o, subnet_path,
+                 fmt::format("prefix length {} is out of range {}..{}", s.length, kMinSubnetLength,
+                             kMaxSubnetLength));
+        }
+        if (network_of(s.address, s.length) != s.address.value) {
+            fail(o, subnet_path,
+                 fmt::format("{} has host bits set (did you mean {}?)", format_prefix(s),
+                             format_prefix(Ipv4{network_of(s.address, s.length)}, s.length)));
+        }
+        if (!is_unicast(s.address)) {
+            fail(o, subnet_path,
+                 fmt::format("{} is not a unicast address range", format_prefix(s)));
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            const Ipv4Prefix& other = config_.networks[j].subnet;
+            const unsigned shorter = std::min(s.length, other.length);
+            if (network_of(s.address, shorter) == network_of(other.address, shorter)) {
+                fail(o, subnet_path,
+                     fmt::format("{} overlaps networks[{}].subnet {}", format_prefix(s), j,
+                                 format_prefix(other)));
+            }
+        }
+
+        const std::string gw_path = path + ".gateway";
+        if (!s.contains(net.gateway)) {
+            fail(
+                o, gw_path,
+                fmt::format("{} is outside subnet {}", format_ipv4(net.gateway), format_prefix(s)));
+        }
+        check_host_in(o, gw_path, net.gateway, s.address, s.length);
+
+        if (net.mtu < kMinMtu || net.mtu > kMaxMtu) {
+            fail(o, path + ".mtu",
+                 fmt::format("{} is out of range {}..{}", net.mtu, kMinMtu, kMaxMtu));
+        }
+    }
+
+    void check_peer(std::size_t i) {
+        const Peer& p = config_.peers[i];
+        const model::Node& n = config_.node;
+        const Origin& o = p.origin;
+        const std::string path = index_path("peers", i);
+
+        check_name(o, path + ".name", p.name);
+        if (p.name == n.name) {
+            fail(o, path + ".name",
+                 fmt::format("{} is this node's own name (node.name)", quote(p.name)));
+        }
+        check_unique_name(config_.peers, i, "peers");
+
+        const std::string addr_path = path + ".address";
+        check_unicast(o, addr_path, p.address);
+        if (p.address == n.data_path_addr) {
+            fail(o, addr_path,
+                 fmt::format("{} is this node's own address (node.data_path_addr)",
+                             format_ipv4(p.address)));
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (config_.peers[j].address == p.address) {
+                fail(o, addr_path,
+                     fmt::format("{} duplicates peers[{}].address", format_ipv4(p.address), j));
+            }
+        }
+        const bool on_link =
+            network_of(p.address, n.prefix_length) == network_of(n.data_path_addr, n.prefix_length);
+        if (on_link) {
+            check_host_in(o, addr_path, p.address, n.data_path_addr, n.prefix_length);
+        } else if (!n.gateway) {
+            fail(o, addr_path,
+                 fmt::format("{} is outside node.data_path_addr {} and node.gateway is not set",
+                             format_ipv4(p.address),
+                             format_prefix(n.data_path_addr, n.prefix_length)));
+        }
+    }
+
+    void check_endpoint(std::size_t i) {
+        const Endpoint& ep = config_.endpoints[i];
+        const Origin& o = ep.origin;
+        const std::string path = index_path("endpoints", i);
+
+        check_name(o, path + ".name", ep.name);
+        check_unique_name(config_.endpoints, i, "endpoints");
+
+        const Network* net = nullptr;
+        for (const Network& candidate : config_.networks) {
+            if (candidate.name == ep.network) net = &candidate;
+        }
+        if (net == nullptr) {
+            fail(o, path + ".network", fmt::format("unknown network {}", quote(ep.network)));
+        }
+
+        const std::string ip_path = path + ".ip";
+        const std::string ip = format_ipv4(ep.ip);
+        if (!net->subnet.contains(ep.ip)) {
+            fail(o, ip_path,
+                 fmt::format("{} is outside subnet {} of network {}", ip,
+                             format_prefix(net->subnet), quote(net->name)));
+        }
+        check_host_in(o, ip_path, ep.ip, net->subnet.address, net->subnet.length);
+        if (ep.ip == net->gateway) {
+            fail(o, ip_path, fmt::format("{} is the gateway of network {}", ip, quote(net->name)));
+        }
+
+        for (std::size_t j = 0; j < i; ++j) {
+            const Endpoint& other = config_.endpoints[j];
+            if (other.network != ep.network) continue;
+            if (other.ip == ep.ip) {
+                fail(o, ip_path,
+                     fmt::format("{} duplicates endpoints[{}].ip in network {}", ip, j,
+                                 quote(net->name)));
+            }
+        }
+
+        const std::string mac_path = path + ".mac";
+        check_mac(o, mac_path, ep.mac);
+        for (std::size_t j = 0; j < i; ++j) {
+            const Endpoint& other = config_.endpoints[j];
+            if (other.network != ep.network) continue;
+            if (other.mac == ep.mac) {
+                fail(o, mac_path,
+                     fmt::format("{} duplicates endpoints[{}].mac in network {}",
+                                 format_mac(ep.mac), j, quote(net->name)));
+            }
+        }
+
+        const std::string port_path = path + ".port";
+        if (ep.node == config_.node.name) {
+            if (ep.port.empty()) {
+                fail(o, path,
+                     "missing required field 'port' (required for an endpoint on this node)");
+            }
+            bool found = false;
+            for (const AccessPort& p : config_.ports)
+                found = found || p.name == ep.port;
+            if (!found) fail(o, port_path, fmt::format("unknown port {}", quote(ep.port)));
+            // The dataplane tells a port's endpoints apart by source MAC alone, whatever
+            // their network.
+            for (std::size_t j = 0; j < i; ++j) {
+                const Endpoint& other = config_.endpoints[j];
+                if (other.node == ep.node && other.port == ep.port && other.mac == ep.mac) {
+                    fail(o, mac_path,
+                         fmt::format("{} duplicates endpoints[{}].mac on port {}",
+                                     format_mac(ep.mac), j, quote(ep.port)));
+                }
+            }
+        } else {
+            bool found = false;
+            for (const Peer& p : config_.peers)
+                found = found || p.name == ep.node;
+            if (!found) fail(o, path + ".node", fmt::format("unknown node {}", quote(ep.node)));
+            if (!ep.port.empty()) {
+                fail(o, port_path,
+                     fmt::format("not allowed on a remote endpoint (node {} is a peer)",
+                                 quote(ep.node)));
+            }
+        }
+    }
+
+    const Config& config_;
+    const FieldOrigins* origins_;
+    std::string underlay_id_;
+};
+
+} // namespace
+
+model::Config load_config_string(const std::string& text, const std::string& source_name) {
+    FieldOrigins origins;
+    Reader reader(source_name, origins);
+    Config config = reader.read_document(text);
+    Validator(config, &origins).run();
+    return config;
+}
+
+model::Config load_config_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    }
+    std::string text;
+    char buf[16384];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        text.append(buf, n);
+    const bool failed = std::ferror(f) != 0;
+    const int err = errno;
+    std::fclose(f);
+    if (failed) throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
+    return load_config_string(text, path);
+}
+
+void validate_config(const model::Config& config) {
+    Validator(config, nullptr).run();
+}
+
+} // namespace vxmesh::control

@@ -1,0 +1,30 @@
+// YAML configuration: parse into the model, then validate it as a whole.
+//
+// Every error names where it was found and the field's path, as
+// "FILE:LINE:COLUMN: FIELD.PATH: reason", and nothing is applied: loading either
+// returns a complete, valid Config or throws ConfigError.
+#pragma once
+
+#include "control/model.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace vxmesh::control {
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parse and validate the file at `path`. Throws ConfigError.
+model::Config load_config_file(const std::string& path);
+
+// Parse and validate YAML text; `source_name` stands for the file name in errors.
+model::Config load_config_string(const std::string& text, const std::string& source_name);
+
+// Cross-object checks (names unique, references resolve, addresses inside subnets,
+// no duplicate VNI/IP/MAC...). Throws ConfigError naming the offending object's origin.
+void validate_config(const model::Config& config);
+
+} // namespace vxmesh::control

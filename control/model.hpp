@@ -1,0 +1,99 @@
+// The model: what the operator (YAML) or an orchestrator says exists on this node.
+//
+// Plain values with no DPDK types; control/snapshot_build.cpp compiles a validated
+// Config into the dataplane's immutable Snapshot. Addresses are held in host byte
+// order here and converted to network order only when the snapshot is compiled.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vxmesh::model {
+
+struct Mac {
+    std::array<uint8_t, 6> bytes{};
+    bool operator==(const Mac&) const = default;
+};
+
+// An IPv4 address in host byte order.
+struct Ipv4 {
+    uint32_t value = 0;
+    bool operator==(const Ipv4&) const = default;
+};
+
+struct Ipv4Prefix {
+    Ipv4 address;
+    uint8_t length = 0;
+    uint32_t mask() const { return length == 0 ? 0 : ~uint32_t{0} << (32 - length); }
+    bool contains(Ipv4 ip) const { return (ip.value & mask()) == (address.value & mask()); }
+    bool operator==(const Ipv4Prefix&) const = default;
+};
+
+// Where a YAML value came from, so that errors found after parsing (validation)
+// can still name file:line:column.
+struct Origin {
+    std::string file;
+    int line = 0;   // 1-based; 0 when unknown
+    int column = 0; // 1-based
+};
+
+struct Underlay {
+    std::string device;        // DPDK device string: PCI address or vdev with its args
+    std::optional<Mac> mac;    // source MAC on the underlay; default: the port's own
+};
+
+struct Node {
+    std::string name;
+    Ipv4 data_path_addr;          // our VTEP address
+    uint8_t prefix_length = 24;   // on-link underlay prefix around data_path_addr
+    std::optional<Ipv4> gateway;  // underlay next hop for peers outside that prefix
+    Underlay underlay;
+    uint16_t vxlan_port = 4789;
+    uint8_t ttl = 64;
+    bool dont_fragment = true;
+    Origin origin;
+};
+
+struct AccessPort {
+    std::string name;
+    std::string device;
+    Origin origin;
+};
+
+struct Network {
+    std::string name;
+    uint32_t vni = 0;
+    Ipv4Prefix subnet;
+    Ipv4 gateway;     // default: first host address of the subnet
+    uint16_t mtu = 1450;
+    Origin origin;
+};
+
+struct Peer {
+    std::string name;   // the peer node's name
+    Ipv4 address;       // its VTEP (data-path) address
+    Origin origin;
+};
+
+struct Endpoint {
+    std::string name;
+    std::string network;
+    Ipv4 ip;
+    Mac mac;
+    std::string node;   // this node's name or a peer's name
+    std::string port;   // access port name; required when node is this node
+    Origin origin;
+};
+
+struct Config {
+    Node node;
+    std::vector<AccessPort> ports;
+    std::vector<Network> networks;
+    std::vector<Peer> peers;
+    std::vector<Endpoint> endpoints;
+};
+
+} // namespace vxmesh::model

@@ -1,0 +1,22 @@
+// Counters as text (printed at exit) and as JSON (--stats-json, tests, tools).
+#pragma once
+
+#include "dataplane/lcore.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vxmesh::control {
+
+struct NamedPort {
+    std::string name;
+    uint16_t id;
+};
+
+std::string stats_text(const dp::LcoreStats& total, const std::vector<NamedPort>& ports);
+std::string stats_json(const dp::LcoreStats& total, const std::vector<NamedPort>& ports,
+                       uint64_t generation);
+
+} // namespace vxmesh::control

@@ -1,0 +1,309 @@
+// vxmesh: the program. The main thread is the control thread: it loads and validates
+// the configuration before touching any port, starts EAL and the ports, compiles and
+// publishes the first snapshot, launches the workers, then serves the neighbour
+// service and signals (SIGHUP reloads, SIGINT/SIGTERM stop) until told to stop.
+#include "control/config_load.hpp"
+#include "control/snapshot_build.hpp"
+#include "control/stats_format.hpp"
+#include "dataplane/neighbour_service.hpp"
+#include "dataplane/ports.hpp"
+#include "dataplane/publish.hpp"
+#include "dataplane/stats.hpp"
+#include "dataplane/worker.hpp"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <unistd.h>
+
+namespace po = boost::program_options;
+using namespace vxmesh;
+
+namespace {
+
+volatile std::sig_atomic_t stop_signal = 0;
+volatile std::sig_atomic_t reload_signal = 0;
+
+void on_signal(int sig) {
+    if (sig == SIGHUP)
+        reload_signal = 1;
+    else
+        stop_signal = sig;
+}
+
+struct Options {
+    std::string config;
+    unsigned workers = 1;
+    bool busy_poll = false;
+    std::string ready_file;
+    std::string stats_json;
+    unsigned mbufs = 16383;
+    unsigned neighbours = 65536;
+    std::vector<std::string> eal;
+};
+
+// Returns false when the program should exit (help/version printed) with `code`.
+bool parse_options(int argc, char** argv, Options& o, int& code) {
+    po::options_description desc(
+        "Usage: vxmesh --config FILE [options] [-- EAL arguments]\n\n"
+        "vxmesh carries Docker-swarm-style overlay networks in VXLAN on DPDK ports.\n"
+        "Without EAL arguments it runs with --no-huge -m 256 --no-pci --no-shconf and\n"
+        "one lcore per worker plus one for control, floating over every CPU.\n\nOptions");
+    desc.add_options()("help,h", "print this help and exit")("version", "print the version")(
+        "config,c", po::value(&o.config), "YAML configuration file (see config/README.md)")(
+        "workers,w", po::value(&o.workers)->default_value(1), "number of worker lcores")(
+        "busy-poll", po::bool_switch(&o.busy_poll), "never back off when idle")(
+        "ready-file", po::value(&o.ready_file),
+        "create this file once ports are up and the first tables are published")(
+        "stats-json", po::value(&o.stats_json), "write the final counters as JSON here at exit")(
+        "mbufs", po::value(&o.mbufs)->default_value(16383), "size of the mbuf pool")(
+        "neighbours", po::value(&o.neighbours)->default_value(65536),
+        "capacity of the underlay neighbour table")(
+        "eal", po::value(&o.eal)->multitoken(), "EAL arguments (or give them after --)");
+    po::positional_options_description positional;
+    positional.add("eal", -1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(desc).positional(positional).run(),
+                  vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "vxmesh: " << e.what() << "\n(see vxmesh --help)\n";
+        code = 2;
+        return false;
+    }
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        code = 0;
+        return false;
+    }
+    if (vm.count("version")) {
+        std::cout << "vxmesh " << VXMESH_VERSION << " (" << VXMESH_COMMIT << ")\n";
+        code = 0;
+        return false;
+    }
+    if (o.config.empty()) {
+        std::cerr << "vxmesh: --config is required (see vxmesh --help)\n";
+        code = 2;
+        return false;
+    }
+    if (o.workers == 0 || o.workers >= RTE_MAX_LCORE) {
+        std::cerr << "vxmesh: --workers must be between 1 and " << RTE_MAX_LCORE - 1 << "\n";
+        code = 2;
+        return false;
+    }
+    return true;
+}
+
+std::vector<std::string> eal_arguments(const Options& o, const model::Config& config) {
+    std::vector<std::string> args{"vxmesh"};
+    if (o.eal.empty()) {
+        unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+        std::string set = cpus == 1 ? "0" : fmt::format("(0-{})", cpus - 1);
+        std::string lcores;
+        for (unsigned l = 0; l <= o.workers; l++) lcores += fmt::format("{}{}@{}", l ? "," : "", l, set);
+        args.insert(args.end(), {"--no-huge", "-m", "256", "--no-shconf", "--lcores", lcores,
+                                 "--file-prefix", fmt::format("vxmesh-{}", getpid()),
+                                 "--log-level", "notice"});
+        bool pci = !dp::device_is_vdev(config.node.underlay.device);
+        for (const auto& p : config.ports) pci = pci || !dp::device_is_vdev(p.device);
+        if (!pci) args.push_back("--no-pci");
+    } else {
+        args.insert(args.end(), o.eal.begin(), o.eal.end());
+    }
+    auto add_device = [&](const std::string& device) {
+        args.push_back(dp::device_is_vdev(device) ? "--vdev" : "-a");
+        args.push_back(device);
+    };
+    add_device(config.node.underlay.device);
+    for (const auto& p : config.ports) add_device(p.device);
+    return args;
+}
+
+uint64_t now_ms() { return rte_get_timer_cycles() * 1000 / rte_get_timer_hz(); }
+
+// What a reload may not change: the ports are opened once.
+std::string reload_blocker(const model::Config& running, const model::Config& next) {
+    if (next.node.underlay.device != running.node.underlay.device ||
+        next.node.underlay.mac != running.node.underlay.mac)
+        return "node.underlay cannot change while running; restart vxmesh";
+    if (next.ports.size() != running.ports.size()) return "ports cannot change while running";
+    for (size_t i = 0; i < next.ports.size(); i++)
+        if (next.ports[i].name != running.ports[i].name ||
+            next.ports[i].device != running.ports[i].device)
+            return "ports cannot change while running; restart vxmesh";
+    return {};
+}
+
+struct Runtime {
+    Options options;
+    model::Config config;
+    std::vector<dp::OpenPort> ports; // [0] is the underlay
+    std::unique_ptr<dp::NeighbourTable> neighbours;
+    std::unique_ptr<dp::NeighbourService> neighbour_service;
+    std::unique_ptr<dp::SnapshotPublisher> publisher;
+    uint64_t generation = 0;
+
+    std::vector<control::NamedPort> named_ports() const {
+        std::vector<control::NamedPort> out;
+        for (const auto& p : ports) out.push_back({p.name, p.id});
+        return out;
+    }
+
+    std::unique_ptr<dp::Snapshot> compile(const model::Config& c) {
+        control::BuildContext ctx;
+        ctx.generation = generation + 1;
+        ctx.underlay_port = ports[0].id;
+        ctx.underlay_mac = ports[0].mac;
+        if (c.node.underlay.mac)
+            std::memcpy(ctx.underlay_mac.addr_bytes, c.node.underlay.mac->bytes.data(), 6);
+        for (size_t i = 1; i < ports.size(); i++) ctx.access_ports.emplace(ports[i].name, ports[i].id);
+        ctx.nexthop_slot = [this](rte_be32_t ip) { return neighbour_service->intern(ip); };
+        ctx.neighbours = neighbours.get();
+        return control::build_snapshot(c, ctx);
+    }
+
+    void publish(std::unique_ptr<dp::Snapshot> s) {
+        generation = s->generation;
+        publisher->publish(std::move(s));
+    }
+
+    void reload() {
+        try {
+            model::Config next = control::load_config_file(options.config);
+            if (std::string why = reload_blocker(config, next); !why.empty())
+                throw control::ConfigError(options.config + ": " + why);
+            publish(compile(next));
+            config = std::move(next);
+            fmt::print(stderr, "vxmesh: reloaded {}, generation {}\n", options.config, generation);
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "vxmesh: reload rejected, generation {} stays: {}\n", generation,
+                       e.what());
+        }
+    }
+};
+
+int run(Runtime& rt) {
+    const Options& o = rt.options;
+    std::vector<std::string> args = eal_arguments(o, rt.config);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+        fmt::print(stderr, "vxmesh: EAL initialisation failed: {}\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    if (rte_lcore_count() < o.workers + 1) {
+        fmt::print(stderr, "vxmesh: {} worker(s) need {} lcores, EAL has {}\n", o.workers,
+                   o.workers + 1, rte_lcore_count());
+        rte_eal_cleanup();
+        return 1;
+    }
+
+    int code = 0;
+    rte_ring* punt = nullptr;
+    rte_ring* control_tx = nullptr;
+    std::vector<dp::WorkerConfig> workers(o.workers);
+    std::atomic<bool> stop{false};
+    bool launched = false;
+    try {
+        rte_mempool* pool = dp::create_mbuf_pool(o.mbufs);
+        auto queues = static_cast<uint16_t>(o.workers);
+        rt.ports.push_back(dp::open_port({"underlay", rt.config.node.underlay.device}, queues, pool));
+        for (const auto& p : rt.config.ports) rt.ports.push_back(dp::open_port({p.name, p.device}, queues, pool));
+
+        punt = rte_ring_create("vxmesh_punt", 4096, rte_socket_id(), RING_F_SC_DEQ);
+        control_tx = rte_ring_create("vxmesh_ctl_tx", 1024, rte_socket_id(),
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (punt == nullptr || control_tx == nullptr)
+            throw std::runtime_error(fmt::format("cannot create rings: {}", rte_strerror(rte_errno)));
+        rt.neighbours = std::make_unique<dp::NeighbourTable>(o.neighbours);
+        rt.neighbour_service = std::make_unique<dp::NeighbourService>(
+            *rt.neighbours, punt, control_tx, pool, rte_get_main_lcore());
+        rt.publisher = std::make_unique<dp::SnapshotPublisher>(o.workers);
+        rt.publish(rt.compile(rt.config));
+
+        unsigned index = 0;
+        unsigned lcore;
+        RTE_LCORE_FOREACH_WORKER(lcore) {
+            if (index == o.workers) break;
+            dp::WorkerConfig& w = workers[index];
+            w.index = index;
+            w.underlay_port = rt.ports[0].id;
+            for (size_t i = 1; i < rt.ports.size(); i++) w.access_ports.push_back(rt.ports[i].id);
+            w.punt = punt;
+            w.control_tx = index == 0 ? control_tx : nullptr;
+            w.publisher = rt.publisher.get();
+            w.stop = &stop;
+            w.busy_poll = o.busy_poll;
+            if (int rc = rte_eal_remote_launch(dp::worker_main, &w, lcore); rc != 0)
+                throw std::runtime_error(fmt::format("cannot launch worker {} on lcore {}: {}",
+                                                     index, lcore, rte_strerror(-rc)));
+            launched = true;
+            index++;
+        }
+
+        fmt::print("vxmesh: node {} ready: {} port(s), {} worker(s), generation {}\n",
+                   rt.config.node.name, rt.ports.size(), o.workers, rt.generation);
+        std::fflush(stdout);
+        if (!o.ready_file.empty()) std::ofstream(o.ready_file) << getpid() << "\n";
+
+        while (stop_signal == 0) {
+            if (reload_signal) {
+                reload_signal = 0;
+                rt.reload();
+            }
+            rt.neighbour_service->poll(*rt.publisher->current(), now_ms());
+            usleep(1000);
+        }
+        fmt::print("vxmesh: stopping on signal {}\n", static_cast<int>(stop_signal));
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "vxmesh: {}\n", e.what());
+        code = 1;
+    }
+
+    stop.store(true);
+    if (launched) rte_eal_mp_wait_lcore();
+    dp::LcoreStats total = dp::stats_total();
+    fmt::print("{}", control::stats_text(total, rt.named_ports()));
+    if (!o.stats_json.empty()) {
+        std::ofstream out(o.stats_json);
+        out << control::stats_json(total, rt.named_ports(), rt.generation);
+    }
+    rt.neighbour_service.reset();
+    rt.publisher.reset();
+    for (const auto& p : rt.ports) dp::close_port(p);
+    rte_ring_free(punt);
+    rte_ring_free(control_tx);
+    rte_eal_cleanup();
+    return code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Runtime rt;
+    int code = 0;
+    if (!parse_options(argc, argv, rt.options, code)) return code;
+    try {
+        rt.config = control::load_config_file(rt.options.config);
+    } catch (const control::ConfigError& e) {
+        std::cerr << e.what() << "\n";
+        return 1;
+    }
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    return run(rt);
+}

@@ -1,0 +1,71 @@
+// ARP proxy for the overlay: a container's ARP request is answered from the
+// endpoint table on the port it came from, never flooded (Docker's overlay does the
+// same from its peer database). RFC 826 packet layout; the reply is built in place.
+#include "dataplane/arp.hpp"
+#include "dataplane/stages.hpp"
+
+#include <rte_arp.h>
+#include <rte_hash.h>
+
+namespace vxmesh::dp {
+
+void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+    ArpKey arp_keys[burst_size];
+    const void* keys[burst_size];
+    void* data[burst_size];
+    rte_mbuf* requests[burst_size];
+    uint16_t n_requests = 0;
+
+    for (uint16_t i = 0; i < n; i++) {
+        rte_mbuf* m = pkts[i];
+        if (unlikely(rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr))) {
+            drop(lc, Drop::Truncated, m);
+            continue;
+        }
+        auto* a = rte_pktmbuf_mtod_offset(m, const rte_arp_hdr*, sizeof(rte_ether_hdr));
+        if (unlikely(!arp_is_ethernet_ipv4(a))) {
+            drop(lc, Drop::ArpMalformed, m);
+            continue;
+        }
+        if (a->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST)) {
+            drop(lc, Drop::ArpNotRequest, m);
+            continue;
+        }
+        if (a->arp_data.arp_sip == a->arp_data.arp_tip) {
+            drop(lc, Drop::ArpGratuitous, m);
+            continue;
+        }
+        ArpKey& k = arp_keys[n_requests];
+        k.vni = meta(m).vni;
+        k.ip = a->arp_data.arp_tip;
+        keys[n_requests] = &k;
+        requests[n_requests++] = m;
+    }
+    if (n_requests == 0) return;
+
+    uint64_t hits = 0;
+    rte_hash_lookup_bulk_data(s.arp, keys, n_requests, &hits, data);
+    for (uint16_t i = 0; i < n_requests; i++) {
+        rte_mbuf* m = requests[i];
+        if (!(hits & (uint64_t{1} << i))) {
+            drop(lc, Drop::ArpUnknownTarget, m);
+            continue;
+        }
+        rte_ether_addr target_mac = mac_unpack(reinterpret_cast<uintptr_t>(data[i]));
+        auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+        auto* a = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+        rte_be32_t target_ip = a->arp_data.arp_tip;
+
+        eth->dst_addr = a->arp_data.arp_sha;
+        eth->src_addr = target_mac;
+        a->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+        a->arp_data.arp_tha = a->arp_data.arp_sha;
+        a->arp_data.arp_tip = a->arp_data.arp_sip;
+        a->arp_data.arp_sha = target_mac;
+        a->arp_data.arp_sip = target_ip;
+        lc.stats->arp_proxied++;
+        tx_enqueue(lc, port, m);
+    }
+}
+
+} // namespace vxmesh::dp

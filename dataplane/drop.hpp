@@ -1,0 +1,77 @@
+// Every packet vxmesh does not forward is counted under one of these reasons.
+//
+// Counted per lcore (dataplane/lcore.hpp), summed when read. The name table is what
+// `vxmesh` prints at exit and what the stats JSON and, later, telemetry show.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace vxmesh::dp {
+
+enum class Drop : uint8_t {
+    // any port
+    Truncated,           // shorter than the headers its ethertype promises
+    UnsupportedEthertype,// neither IPv4 nor ARP
+    // access ports
+    UnknownSource,       // source MAC is not an endpoint attached to this port
+    FloodSuppressed,     // broadcast/multicast other than ARP: no flooding on an overlay
+    ArpUnknownTarget,    // ARP request for an address no endpoint of the network holds
+    ArpNotRequest,       // ARP reply/other opcode from a container: nothing to learn
+    ArpGratuitous,       // a container announcing its own address: the table already knows
+    ArpMalformed,        // not Ethernet/IPv4 ARP of the usual sizes
+    L2UnknownDestination,// unicast to a MAC not in the network's FDB
+    MtuExceeded,         // inner frame longer than the network's MTU allows
+    NoHeadroom,          // mbuf cannot take the outer headers
+    // underlay
+    L2NotForUs,          // destination MAC neither ours nor broadcast
+    IpBadHeader,         // version/IHL/length inconsistent
+    IpBadChecksum,       // outer IPv4 header checksum wrong
+    IpFragment,          // outer fragments are not reassembled
+    IpNotForUs,          // destination address is not our VTEP address
+    NotVxlan,            // for us but not UDP to the VXLAN port (no exception port yet)
+    VxlanBadFlags,       // I flag clear (RFC 7348 §5)
+    VxlanUnknownVni,     // VNI of no configured network
+    VxlanUnknownDestination, // inner destination MAC is not a local endpoint of that VNI
+    ArpNotForUs,         // underlay ARP about an address that is not ours
+    // neighbour resolution and control path
+    NeighbourUnresolved, // peer/gateway MAC did not resolve in time
+    NeighbourQueueFull,  // too many packets already waiting for that neighbour
+    PuntRingFull,        // control thread not keeping up
+    // transmit
+    TxFull,              // the port's queue did not take the packet
+    Count
+};
+
+inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> drop_names = {
+    "truncated",
+    "unsupported_ethertype",
+    "unknown_source",
+    "flood_suppressed",
+    "arp_unknown_target",
+    "arp_not_request",
+    "arp_gratuitous",
+    "arp_malformed",
+    "l2_unknown_destination",
+    "mtu_exceeded",
+    "no_headroom",
+    "l2_not_for_us",
+    "ip_bad_header",
+    "ip_bad_checksum",
+    "ip_fragment",
+    "ip_not_for_us",
+    "not_vxlan",
+    "vxlan_bad_flags",
+    "vxlan_unknown_vni",
+    "vxlan_unknown_destination",
+    "arp_not_for_us",
+    "neighbour_unresolved",
+    "neighbour_queue_full",
+    "punt_ring_full",
+    "tx_full",
+};
+
+constexpr std::string_view drop_name(Drop d) { return drop_names[static_cast<size_t>(d)]; }
+
+} // namespace vxmesh::dp

@@ -1,0 +1,75 @@
+// Per-lcore state: counters and transmit buffers, owned by one worker each.
+//
+// Counters live in one cache-aligned block per lcore id (lcore_stats), so workers
+// never share a line; readers sum them (dataplane/stats.hpp). The control thread has
+// its block too (the neighbour service counts its own drops there).
+#pragma once
+
+#include "dataplane/drop.hpp"
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <array>
+#include <cstdint>
+
+namespace vxmesh::dp {
+
+inline constexpr uint16_t max_ports = 32;
+inline constexpr uint16_t burst_size = 32;
+inline constexpr uint16_t tx_buffer_size = 64;
+
+struct alignas(RTE_CACHE_LINE_SIZE) LcoreStats {
+    uint64_t port_rx[max_ports];
+    uint64_t port_tx[max_ports];
+    uint64_t encap;         // packets encapsulated toward a peer
+    uint64_t decap;         // VXLAN packets decapsulated and delivered
+    uint64_t switched;      // frames switched between local endpoints
+    uint64_t arp_proxied;   // ARP requests answered from the endpoint table
+    uint64_t arp_replied;   // underlay ARP requests for our address answered
+    uint64_t arp_requests;  // ARP requests sent to resolve neighbours
+    uint64_t arp_learned;   // underlay ARP messages that resolved or refreshed a neighbour
+    uint64_t punted;        // packets handed to the control thread
+    uint64_t drops[static_cast<size_t>(Drop::Count)];
+};
+
+// Indexed by lcore id; zero-initialised; each block written by one thread only.
+extern std::array<LcoreStats, RTE_MAX_LCORE> lcore_stats;
+
+struct TxBuffer {
+    uint16_t count = 0;
+    rte_mbuf* pkts[tx_buffer_size];
+};
+
+struct Lcore {
+    LcoreStats* stats = nullptr;
+    uint16_t queue = 0;             // this worker's rx/tx queue on every port
+    rte_ring* punt = nullptr;       // to the control thread (multi-producer)
+    uint32_t tx_pending = 0;        // bit per port with packets in its buffer
+    uint16_t ip_id = 0;             // outer IPv4 identification when DF is off (RFC 6864)
+    std::array<TxBuffer, max_ports> tx{};
+};
+
+inline void drop(Lcore& lc, Drop reason, rte_mbuf* m) {
+    lc.stats->drops[static_cast<size_t>(reason)]++;
+    rte_pktmbuf_free(m);
+}
+
+inline void tx_enqueue(Lcore& lc, uint16_t port, rte_mbuf* m) {
+    TxBuffer& b = lc.tx[port];
+    if (unlikely(b.count == tx_buffer_size)) {
+        drop(lc, Drop::TxFull, m);
+        return;
+    }
+    b.pkts[b.count++] = m;
+    lc.tx_pending |= uint32_t{1} << port;
+}
+
+// Send what the stages left in the buffers; what a queue refuses is dropped as TxFull.
+void tx_flush(Lcore& lc);
+
+} // namespace vxmesh::dp

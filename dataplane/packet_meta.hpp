@@ -1,0 +1,33 @@
+// Per-packet metadata, kept in the mbuf private area between stages.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+namespace vxmesh::dp {
+
+enum class PuntReason : uint8_t {
+    UnderlayArp,    // ARP seen on the underlay: answered/learned by the neighbour service
+    NeighbourHold,  // encapsulated packet waiting for its next hop's MAC
+};
+
+struct PacketMeta {
+    uint32_t peer;        // encap: index of the destination peer in the snapshot
+    uint32_t vni;         // encap: VNI of the source network
+    uint32_t neighbour;   // punt: neighbour slot the packet waits for
+    uint16_t network;     // index of the network in the snapshot
+    uint16_t out_port;    // switch / decap: DPDK port id to send on
+    PuntReason punt;
+    uint8_t reserved[7];
+};
+static_assert(sizeof(PacketMeta) == 24, "PacketMeta must stay small: it lives in every mbuf");
+
+// The mempool is created with this private size (see dataplane/ports.cpp).
+inline constexpr uint16_t packet_meta_size = RTE_ALIGN(sizeof(PacketMeta), RTE_MBUF_PRIV_ALIGN);
+
+inline PacketMeta& meta(rte_mbuf* m) {
+    return *static_cast<PacketMeta*>(rte_mbuf_to_priv(m));
+}
+
+} // namespace vxmesh::dp

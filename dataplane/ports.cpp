@@ -1,0 +1,89 @@
+#include "dataplane/ports.hpp"
+
+#include "dataplane/lcore.hpp"
+#include "dataplane/packet_meta.hpp"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace vxmesh::dp {
+
+std::string device_ethdev_name(const std::string& device) {
+    return device.substr(0, device.find(','));
+}
+
+bool device_is_vdev(const std::string& device) { return device.rfind("net_", 0) == 0; }
+
+rte_mempool* create_mbuf_pool(unsigned mbufs) {
+    rte_mempool* pool = rte_pktmbuf_pool_create("vxmesh_mbufs", mbufs, 256, packet_meta_size,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    if (pool == nullptr)
+        throw std::runtime_error(
+            fmt::format("cannot create a pool of {} mbufs: {}", mbufs, rte_strerror(rte_errno)));
+    return pool;
+}
+
+namespace {
+
+[[noreturn]] void port_error(const PortSpec& spec, const char* what, int rc) {
+    throw std::runtime_error(fmt::format("port {} ({}): {}: {}", spec.name, spec.device, what,
+                                         rte_strerror(rc < 0 ? -rc : rc)));
+}
+
+} // namespace
+
+OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
+    OpenPort port{spec.name, spec.device, 0, {}};
+    std::string ethdev = device_ethdev_name(spec.device);
+    if (rte_eth_dev_get_port_by_name(ethdev.c_str(), &port.id) != 0)
+        throw std::runtime_error(fmt::format(
+            "port {} ({}): no such DPDK device '{}' (did the driver probe it? see EAL's log above)",
+            spec.name, spec.device, ethdev));
+    if (port.id >= max_ports)
+        throw std::runtime_error(fmt::format("port {} ({}): DPDK port id {} is above vxmesh's "
+                                             "limit of {} ports",
+                                             spec.name, spec.device, port.id, max_ports));
+
+    rte_eth_dev_info info;
+    if (int rc = rte_eth_dev_info_get(port.id, &info); rc != 0)
+        port_error(spec, "rte_eth_dev_info_get", rc);
+    if (info.max_rx_queues < queues || info.max_tx_queues < queues)
+        throw std::runtime_error(fmt::format(
+            "port {} ({}): {} worker(s) need {} rx and tx queues, the device has {} rx and {} tx "
+            "(for net_af_packet add qpairs={})",
+            spec.name, spec.device, queues, queues, info.max_rx_queues, info.max_tx_queues,
+            queues));
+
+    rte_eth_conf conf{};
+    if (int rc = rte_eth_dev_configure(port.id, queues, queues, &conf); rc != 0)
+        port_error(spec, "rte_eth_dev_configure", rc);
+    uint16_t rx_desc = 1024, tx_desc = 1024;
+    if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port.id, &rx_desc, &tx_desc); rc != 0)
+        port_error(spec, "rte_eth_dev_adjust_nb_rx_tx_desc", rc);
+    int socket = rte_eth_dev_socket_id(port.id);
+    unsigned socket_id = socket < 0 ? SOCKET_ID_ANY : static_cast<unsigned>(socket);
+    for (uint16_t q = 0; q < queues; q++) {
+        if (int rc = rte_eth_rx_queue_setup(port.id, q, rx_desc, socket_id, nullptr, pool); rc != 0)
+            port_error(spec, "rte_eth_rx_queue_setup", rc);
+        if (int rc = rte_eth_tx_queue_setup(port.id, q, tx_desc, socket_id, nullptr); rc != 0)
+            port_error(spec, "rte_eth_tx_queue_setup", rc);
+    }
+    if (int rc = rte_eth_dev_start(port.id); rc != 0) port_error(spec, "rte_eth_dev_start", rc);
+    // Some vdevs (net_null, net_ring) cannot be promiscuous; frames for other MACs are
+    // then filtered by the device itself, which is what we want anyway.
+    rte_eth_promiscuous_enable(port.id);
+    if (int rc = rte_eth_macaddr_get(port.id, &port.mac); rc != 0)
+        port_error(spec, "rte_eth_macaddr_get", rc);
+    return port;
+}
+
+void close_port(const OpenPort& port) {
+    rte_eth_dev_stop(port.id);
+    rte_eth_dev_close(port.id);
+}
+
+} // namespace vxmesh::dp

@@ -1,0 +1,19 @@
+#include "dataplane/lcore.hpp"
+
+namespace vxmesh::dp {
+
+std::array<LcoreStats, RTE_MAX_LCORE> lcore_stats{};
+
+void tx_flush(Lcore& lc) {
+    while (lc.tx_pending) {
+        uint16_t port = static_cast<uint16_t>(__builtin_ctz(lc.tx_pending));
+        lc.tx_pending &= lc.tx_pending - 1;
+        TxBuffer& b = lc.tx[port];
+        uint16_t sent = rte_eth_tx_burst(port, lc.queue, b.pkts, b.count);
+        lc.stats->port_tx[port] += sent;
+        for (uint16_t i = sent; i < b.count; i++) drop(lc, Drop::TxFull, b.pkts[i]);
+        b.count = 0;
+    }
+}
+
+} // namespace vxmesh::dp

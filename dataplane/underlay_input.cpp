@@ -1,0 +1,80 @@
+// From the underlay (DESIGN.md, "From the underlay").
+//
+// Only frames for our MAC (or broadcast ARP) are looked at. ARP goes to the
+// neighbour service on the control thread, which answers requests for our address
+// and learns replies. IPv4 must be a well-formed, unfragmented datagram for our VTEP
+// address (RFC 791 header checks, RFC 1071 checksum) carrying UDP to the VXLAN port;
+// those go on to vxlan_decap. Everything else is dropped under its reason.
+#include "dataplane/stages.hpp"
+
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+namespace vxmesh::dp {
+
+// Checks the outer headers; returns the reason to drop, or Drop::Count to go on.
+static Drop underlay_ipv4_check(const Snapshot& s, rte_mbuf* m) {
+    uint32_t len = rte_pktmbuf_data_len(m);
+    if (len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) return Drop::Truncated;
+    auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+    uint32_t ihl = (ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4u;
+    uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || total < ihl ||
+        total > len - sizeof(rte_ether_hdr))
+        return Drop::IpBadHeader;
+    if (ip->dst_addr != s.vtep) return Drop::IpNotForUs;
+    if (rte_raw_cksum(ip, ihl) != 0xffff) return Drop::IpBadChecksum;
+    if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+        return Drop::IpFragment;
+    if (ip->next_proto_id != IPPROTO_UDP) return Drop::NotVxlan;
+    if (total < ihl + sizeof(rte_udp_hdr)) return Drop::IpBadHeader;
+    auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+    if (udp->dst_port != s.vxlan_port) return Drop::NotVxlan;
+    if (total < ihl + sizeof(rte_udp_hdr) + sizeof(rte_vxlan_hdr) + sizeof(rte_ether_hdr) ||
+        rte_be_to_cpu_16(udp->dgram_len) != total - ihl)
+        return Drop::Truncated;
+    // Ethernet pads short frames: keep only the datagram.
+    uint32_t frame = sizeof(rte_ether_hdr) + total;
+    if (rte_pktmbuf_pkt_len(m) > frame) rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - frame);
+    return Drop::Count;
+}
+
+void underlay_input(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
+    rte_mbuf* vxlan[burst_size];
+    uint16_t n_vxlan = 0;
+
+    for (uint16_t i = 0; i < n; i++) {
+        rte_mbuf* m = pkts[i];
+        if (unlikely(rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr))) {
+            drop(lc, Drop::Truncated, m);
+            continue;
+        }
+        auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+        bool to_us = rte_is_same_ether_addr(&eth->dst_addr, &s.underlay_mac);
+        if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+            if (to_us || rte_is_broadcast_ether_addr(&eth->dst_addr))
+                punt(lc, m, PuntReason::UnderlayArp);
+            else
+                drop(lc, Drop::L2NotForUs, m);
+            continue;
+        }
+        if (unlikely(!to_us)) {
+            drop(lc, Drop::L2NotForUs, m);
+            continue;
+        }
+        if (unlikely(eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))) {
+            drop(lc, Drop::UnsupportedEthertype, m);
+            continue;
+        }
+        Drop reason = underlay_ipv4_check(s, m);
+        if (unlikely(reason != Drop::Count)) {
+            drop(lc, reason, m);
+            continue;
+        }
+        vxlan[n_vxlan++] = m;
+    }
+    if (n_vxlan) vxlan_decap(s, lc, vxlan, n_vxlan);
+}
+
+} // namespace vxmesh::dp
