@@ -41,8 +41,9 @@ std::string stats_text(const dp::LcoreStats& t, const std::vector<NamedPort>& po
 }
 
 std::string stats_json(const dp::LcoreStats& t, const std::vector<NamedPort>& ports,
-                       uint64_t generation) {
-    std::string out = fmt::format("{{\"generation\": {}, \"ports\": {{", generation);
+                       uint64_t generation, uint64_t tsc, uint64_t tsc_hz) {
+    std::string out = fmt::format("{{\"generation\": {}, \"tsc\": {}, \"tsc_hz\": {}, \"ports\": {{",
+                                  generation, tsc, tsc_hz);
     for (size_t i = 0; i < ports.size(); i++)
         out += fmt::format("{}\"{}\": {{\"rx\": {}, \"tx\": {}}}", i ? ", " : "", ports[i].name,
                            t.port_rx[ports[i].id], t.port_tx[ports[i].id]);

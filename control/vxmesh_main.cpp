@@ -48,6 +48,7 @@ struct Options {
     bool busy_poll = false;
     std::string ready_file;
     std::string stats_json;
+    unsigned stats_interval_ms = 0;
     unsigned mbufs = 16383;
     unsigned neighbours = 65536;
     std::vector<std::string> eal;
@@ -67,6 +68,8 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "ready-file", po::value(&o.ready_file),
         "create this file once ports are up and the first tables are published")(
         "stats-json", po::value(&o.stats_json), "write the final counters as JSON here at exit")(
+        "stats-interval", po::value(&o.stats_interval_ms)->default_value(0),
+        "also rewrite --stats-json every this many milliseconds while running (0: at exit only)")(
         "mbufs", po::value(&o.mbufs)->default_value(16383), "size of the mbuf pool")(
         "neighbours", po::value(&o.neighbours)->default_value(65536),
         "capacity of the underlay neighbour table")(
@@ -194,6 +197,18 @@ struct Runtime {
     }
 };
 
+// Write atomically (temporary file + rename) so that a reader never sees half a file.
+void write_stats_json(const Runtime& rt) {
+    std::string path = rt.options.stats_json;
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << control::stats_json(dp::stats_total(), rt.named_ports(), rt.generation,
+                                   rte_get_tsc_cycles(), rte_get_tsc_hz());
+    }
+    std::rename(tmp.c_str(), path.c_str());
+}
+
 int run(Runtime& rt) {
     const Options& o = rt.options;
     std::vector<std::string> args = eal_arguments(o, rt.config);
@@ -258,12 +273,18 @@ int run(Runtime& rt) {
         std::fflush(stdout);
         if (!o.ready_file.empty()) std::ofstream(o.ready_file) << getpid() << "\n";
 
+        uint64_t next_stats_ms = now_ms() + o.stats_interval_ms;
         while (stop_signal == 0) {
             if (reload_signal) {
                 reload_signal = 0;
                 rt.reload();
             }
-            rt.neighbour_service->poll(*rt.publisher->current(), now_ms());
+            uint64_t now = now_ms();
+            rt.neighbour_service->poll(*rt.publisher->current(), now);
+            if (o.stats_interval_ms != 0 && !o.stats_json.empty() && now >= next_stats_ms) {
+                write_stats_json(rt);
+                next_stats_ms = now + o.stats_interval_ms;
+            }
             usleep(1000);
         }
         fmt::print("vxmesh: stopping on signal {}\n", static_cast<int>(stop_signal));
@@ -276,10 +297,7 @@ int run(Runtime& rt) {
     if (launched) rte_eal_mp_wait_lcore();
     dp::LcoreStats total = dp::stats_total();
     fmt::print("{}", control::stats_text(total, rt.named_ports()));
-    if (!o.stats_json.empty()) {
-        std::ofstream out(o.stats_json);
-        out << control::stats_json(total, rt.named_ports(), rt.generation);
-    }
+    if (!o.stats_json.empty()) write_stats_json(rt);
     rt.neighbour_service.reset();
     rt.publisher.reset();
     for (const auto& p : rt.ports) dp::close_port(p);

@@ -28,20 +28,28 @@ fi
 passed=0 failed=0 skipped=0
 summary=()
 child=
-trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait; echo "FAIL: integration: interrupted"; echo "$passed passed, $((failed + 1)) failed"; exit 130' INT TERM
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child"; rm -f "${fifo:-}" "${log:-}"; echo "FAIL: integration: interrupted"; echo "$passed passed, $((failed + 1)) failed"; exit 130' INT TERM
 for t in "${tests[@]}"; do
     [ -f "$t" ] || t=$DIR/$t
     name=$(basename "$t" .sh)
     log=$(mktemp /tmp/vxmesh-it-"$name".XXXXXX)
+    fifo=$log.fifo
+    mkfifo "$fifo"
     echo "##### $name"
     start=$(date +%s)
+    tee "$log" <"$fifo" &
+    teepid=$!
     # timeout sends SIGTERM (the test's traps clean its lab up), SIGKILL 20 s later.
-    timeout -k 20 "$T_TIMEOUT" bash "$t" > >(tee "$log") 2>&1 &
+    timeout -k 20 "$T_TIMEOUT" bash "$t" >"$fifo" 2>&1 &
     child=$!
     wait "$child"
     rc=$?
     child=
-    wait # let tee drain
+    # tee ends when every writer has closed the fifo; do not hang on a stray one.
+    for ((i = 0; i < 100; i++)); do kill -0 "$teepid" 2>/dev/null || break; sleep 0.1; done
+    kill "$teepid" 2>/dev/null
+    wait "$teepid" 2>/dev/null
+    rm -f "$fifo"
     p=$(grep -c '^PASS: ' "$log")
     f=$(grep -c '^FAIL: ' "$log")
     s=$(grep -c '^SKIP: ' "$log")

@@ -47,7 +47,7 @@ for layer in (IP, UDP, ICMP):                       # wrong checksums
     p[layer].chksum = 0x1234
     bad.append(Ether(bytes(p)))
 wrpcap(f"{d}/ref_bad.pcap", bad)
-print(len(bad))
+
 PY
 nbad=6
 c=$(ts_count "$LAB_DIR/ref_bad.pcap" "$BAD_FILTER")

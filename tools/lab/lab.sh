@@ -465,10 +465,13 @@ lab_cleanup() {
     done
     # vxmesh's EAL runtime directory is named after its PID (--file-prefix vxmesh-PID).
     local f
-    for f in "${LAB_DIR:-/nonexistent}"/*.pid; do
-        [ -f "$f" ] || continue
-        pid=$(cat "$f")
-        [[ $pid =~ ^[0-9]+$ ]] && [ -d "/var/run/dpdk/vxmesh-$pid" ] && rm -rf "/var/run/dpdk/vxmesh-$pid"
+    for pf in "${pidfiles[@]}"; do
+        for f in "$(dirname "$pf")"/*.pid; do
+            [ -f "$f" ] || continue
+            pid=$(cat "$f")
+            [[ $pid =~ ^[0-9]+$ ]] && ! _lab_alive "$pid" && [ -d "/var/run/dpdk/vxmesh-$pid" ] &&
+                rm -rf "/var/run/dpdk/vxmesh-$pid"
+        done
     done
     if [ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ]; then
         if [ "${LAB_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
