@@ -88,6 +88,12 @@ struct Endpoint {
     Origin origin;
 };
 
+// Text forms used in messages, JSON and YAML: 10.0.1.2, 10.0.1.0/24, 02:42:0a:00:01:02.
+std::string format_ipv4(Ipv4 ip);
+std::string format_prefix(Ipv4 ip, unsigned length);
+std::string format_prefix(const Ipv4Prefix& p);
+std::string format_mac(const Mac& mac);
+
 struct Config {
     Node node;
     std::vector<AccessPort> ports;

@@ -76,9 +76,8 @@ model::Ipv4 peer_next_hop(const model::Node& node, const model::Peer& peer) {
     if (on_link.contains(peer.address)) return peer.address;
     if (node.gateway) return *node.gateway;
     throw BuildError(fmt::format(
-        "{}peers: {} ({}.{}.{}.{}) is outside node.data_path_addr's /{} and node.gateway is not set",
-        where(peer.origin), peer.name, peer.address.value >> 24, (peer.address.value >> 16) & 255,
-        (peer.address.value >> 8) & 255, peer.address.value & 255, node.prefix_length));
+        "{}peers: {} ({}) is outside node.data_path_addr's /{} and node.gateway is not set",
+        where(peer.origin), peer.name, model::format_ipv4(peer.address), node.prefix_length));
 }
 
 std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const BuildContext& ctx) {
@@ -141,10 +140,7 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
             if (rte_hash_lookup(s->sources, &source) >= 0)
                 throw BuildError(fmt::format(
                     "{}endpoints: {}: another endpoint on port '{}' already has MAC {}",
-                    where(e.origin), e.name, e.port,
-                    fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", e.mac.bytes[0],
-                                e.mac.bytes[1], e.mac.bytes[2], e.mac.bytes[3], e.mac.bytes[4],
-                                e.mac.bytes[5])));
+                    where(e.origin), e.name, e.port, model::format_mac(e.mac)));
             add(s->sources, &source, net->second, "source");
         } else {
             auto peer = peer_index.find(e.node);

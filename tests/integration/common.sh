@@ -5,14 +5,14 @@
 
 T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export LAB_ROOT=$T_ROOT
-# shellcheck source=../../tools/lab/lab.sh
+# shellcheck source=tools/lab/lab.sh
 . "$T_ROOT/tools/lab/lab.sh"
-# shellcheck source=../../tools/lab/topology.sh
+# shellcheck source=tools/lab/topology.sh
 . "$T_ROOT/tools/lab/topology.sh"
 
 T_PASSED=0
 T_FAILED=0
-T_NAME=test
+T_NAME="test"
 
 t_begin() { T_NAME=$1; echo "=== $T_NAME (pid $$)"; }
 

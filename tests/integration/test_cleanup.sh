@@ -3,6 +3,7 @@
 # SIGTERM or SIGINT mid-run, or are SIGKILLed (leftovers then removed by prefix)
 # must leave no namespace with their prefix and none of the processes they started.
 set -u
+# shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
 t_begin cleanup
 [ "$(id -u)" = 0 ] || fatal "cleanup: root" "needs root"

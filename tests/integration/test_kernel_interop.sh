@@ -4,6 +4,7 @@
 # 10.0.1.10 is on blue (VNI 4097). Ping and 1 MB TCP (sha256-checked) in both
 # directions between the kernel container and the blue container on each vxmesh node.
 set -u
+# shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
 t_begin kernel_interop
 require_vxmesh

@@ -4,6 +4,7 @@
 # Proves the lab's underlay, node, container and kernel-VTEP functions, the MTU
 # and offload settings (10 MB TCP), network isolation, and cleanup.
 set -u
+# shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
 t_begin lab_selftest
 lab_init "${LAB_PREFIX:-vxs$$-}" || fatal "lab: init" "lab_init failed"

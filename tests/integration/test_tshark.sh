@@ -6,13 +6,14 @@
 # name the right VTEPs, and that no broadcast is flooded into the overlay.
 # The malformed/bad-checksum filter is first proven on packets made broken on purpose.
 set -u
+# shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
 t_begin tshark
 command -v tshark >/dev/null || fatal "tshark: installed" "tshark not found"
 require_vxmesh
 lab_init "${LAB_PREFIX:-vxw$$-}" || fatal "lab: init" "lab_init failed"
 
-TS_OPTS=(-d udp.port==4789,vxlan -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE
+TS_OPTS=(-d 'udp.port==4789,vxlan' -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE
     -o tcp.check_checksum:TRUE)
 BAD_FILTER='_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.checksum.status == "Bad"'
 

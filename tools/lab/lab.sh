@@ -41,7 +41,8 @@
 #   LAB_MTU             container/access MTU (default 1450: 1500 underlay - VXLAN).
 #   LAB_READY_TIMEOUT   seconds to wait for vxmesh's ready file (default 30).
 #   LAB_STOP_TIMEOUT    seconds to wait for vxmesh to exit on SIGTERM (default 15).
-#   LAB_KEEP            1: keep $LAB_DIR (configs, logs, stats, captures) afterwards.
+#   LAB_KEEP            1: always keep $LAB_DIR (configs, logs, stats, captures);
+#                       0: never; unset: keep it only when the script failed.
 #   LAB_QUIET           1: less chatter from lab_* functions.
 
 LAB_ROOT=${LAB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -73,8 +74,19 @@ lab_init() {
         command -v "$t" >/dev/null 2>&1 || { _lab_err "missing tool: $t"; return 1; }
     done
     [ "$LAB_HAVE_ETHTOOL" = 1 ] || _lab_log "NOTE: ethtool not found: cannot turn off TX checksum offload on container veths; TCP through vxmesh (af_packet) will likely fail (ICMP is unaffected)"
+    if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^${LAB_PREFIX}"; then
+        if [[ $LAB_PREFIX =~ [^0-9]$$[a-z]?-$ ]]; then
+            # Named after our own PID: left by a dead run whose PID we now have.
+            _lab_log "removing stale namespaces of an earlier run with prefix $LAB_PREFIX"
+            lab_cleanup_prefix "$LAB_PREFIX"
+        else
+            _lab_err "namespaces with prefix $LAB_PREFIX already exist (another run, or leftovers:"
+            _lab_err "remove them with: . tools/lab/lab.sh; lab_cleanup_prefix $LAB_PREFIX)"
+            return 1
+        fi
+    fi
     LAB_DIR=$(mktemp -d "/tmp/${LAB_PREFIX}lab.XXXXXX") || return 1
-    export LAB_PREFIX LAB_DIR
+    export LAB_DIR
     : >"$LAB_DIR/pids"
     : >"$LAB_DIR/namespaces"
     mkdir -p "$LAB_DIR/nodes"
@@ -474,7 +486,7 @@ lab_cleanup() {
         done
     done
     if [ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ]; then
-        if [ "${LAB_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
+        if [ "${LAB_KEEP:-}" = 1 ] || { [ "$rc" != 0 ] && [ "${LAB_KEEP:-}" != 0 ]; }; then
             _lab_log "cleanup: kept $LAB_DIR"
         else
             rm -rf "$LAB_DIR"

@@ -49,7 +49,7 @@ topo_build() {
         fi
     done
     # Kernel nodes: static FDB + neighbours (nolearning, no flooding anywhere).
-    local kn e2 n2 net2 ip2 mac2 node2 port2
+    local kn e2 n2 net2 ip2 mac2 node2
     for n in "${TOPO_NODES[@]}"; do
         read -r kn _ kind <<<"$n"
         [ "$kind" = kernel ] || continue
@@ -58,8 +58,8 @@ topo_build() {
             [ "$node" = "$kn" ] || continue
             vni=$(topo_net_vni "$net")
             for e2 in "${TOPO_EPS[@]}"; do
-                read -r n2 net2 ip2 mac2 node2 port2 <<<"$e2"
-                [ "$net2" = "$net" ] && [ "$n2" != "$name" ] || continue
+                read -r n2 net2 ip2 mac2 node2 _ <<<"$e2"
+                if [ "$net2" != "$net" ] || [ "$n2" = "$name" ]; then continue; fi
                 lab_neigh "$kn" "$port" "$ip2" "$mac2" || return 1
                 if [ "$node2" != "$kn" ]; then
                     bridge -n "$(lab_ns "$kn")" fdb show dev "vx$vni" 2>/dev/null | grep -qi "^$mac2 " ||
