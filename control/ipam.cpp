@@ -36,16 +36,26 @@ constexpr uint64_t kMaxMtu = 9000;
 constexpr uint64_t kStateVersion = 1;
 
 // Callers check length <= 32 first: mask() shifts by 32 - length.
-uint32_t first_of(const Ipv4Prefix& p) { return p.address.value & p.mask(); }
-uint32_t last_of(const Ipv4Prefix& p) { return first_of(p) | ~p.mask(); }
-bool is_canonical(const Ipv4Prefix& p) { return p.address.value == first_of(p); }
-Ipv4Prefix masked(const Ipv4Prefix& p) { return {Ipv4{first_of(p)}, p.length}; }
+uint32_t first_of(const Ipv4Prefix& p) {
+    return p.address.value & p.mask();
+}
+uint32_t last_of(const Ipv4Prefix& p) {
+    return first_of(p) | ~p.mask();
+}
+bool is_canonical(const Ipv4Prefix& p) {
+    return p.address.value == first_of(p);
+}
+Ipv4Prefix masked(const Ipv4Prefix& p) {
+    return {Ipv4{first_of(p)}, p.length};
+}
 bool overlap(const Ipv4Prefix& a, const Ipv4Prefix& b) {
     return first_of(a) <= last_of(b) && first_of(b) <= last_of(a);
 }
 
 // Where addresses are handed out: the ip-range if any, else the whole subnet.
-Ipv4Prefix span_of(const SubnetInfo& s) { return s.ip_range ? *s.ip_range : s.subnet; }
+Ipv4Prefix span_of(const SubnetInfo& s) {
+    return s.ip_range ? *s.ip_range : s.subnet;
+}
 
 // Addresses no endpoint may have. Subnets are /30 at most, so network and broadcast
 // addresses always exist (no RFC 3021 /31 case).
@@ -55,7 +65,8 @@ bool is_network_or_broadcast(const SubnetInfo& s, uint32_t a) {
 
 std::string join(const std::vector<Ipv4Prefix>& prefixes) {
     std::string out;
-    for (const auto& p : prefixes) out += (out.empty() ? "" : ", ") + format_prefix(p);
+    for (const auto& p : prefixes)
+        out += (out.empty() ? "" : ", ") + format_prefix(p);
     return out;
 }
 
@@ -81,8 +92,8 @@ std::optional<uint32_t> first_free(const Map& used, uint64_t from, uint64_t last
 // Serial allocation as in libnetwork's bitmap: from the cursor up to `last`, then from
 // `first` up to the cursor. Freed values are thus reused only after the wrap.
 template <class Map, class Skip>
-std::optional<uint32_t> next_serial(const Map& used, uint32_t first, uint32_t last,
-                                    uint64_t cursor, Skip skip) {
+std::optional<uint32_t> next_serial(const Map& used, uint32_t first, uint32_t last, uint64_t cursor,
+                                    Skip skip) {
     if (cursor < first || cursor > last) cursor = first;
     if (auto v = first_free(used, cursor, last, skip)) return v;
     if (cursor > first) return first_free(used, first, cursor - 1, skip);
@@ -152,8 +163,7 @@ struct StateReader {
         return field(o, path, key, &json::is_boolean, "a boolean").get<bool>();
     }
     uint64_t number(const json& o, const std::string& path, const char* key) const {
-        return field(o, path, key, &json::is_number_unsigned, "an unsigned number")
-            .get<uint64_t>();
+        return field(o, path, key, &json::is_number_unsigned, "an unsigned number").get<uint64_t>();
     }
     Ipv4 ipv4(const json& o, const std::string& path, const char* key) const {
         const std::string text = string(o, path, key);
@@ -169,7 +179,9 @@ struct StateReader {
     }
 };
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 } // namespace
 
@@ -181,8 +193,8 @@ Ipam::Ipam(IpamConfig config) : config_(std::move(config)) {
     const uint8_t mask = config_.mask_length;
     if (pools.empty()) throw IpamError("default-addr-pool: no address pool given");
     if (mask < kMinPoolMaskLength || mask > kMaxPoolMaskLength) {
-        throw IpamError(fmt::format("default-addr-pool-mask-length {} is out of range {}..{}",
-                                    mask, kMinPoolMaskLength, kMaxPoolMaskLength));
+        throw IpamError(fmt::format("default-addr-pool-mask-length {} is out of range {}..{}", mask,
+                                    kMinPoolMaskLength, kMaxPoolMaskLength));
     }
     for (std::size_t i = 0; i < pools.size(); ++i) {
         const auto& p = pools[i];
@@ -226,7 +238,7 @@ const Ipam::Network& Ipam::find(const std::string& name) const {
 }
 
 const std::pair<const uint32_t, Ipam::Used>* Ipam::overlapping(uint32_t first,
-                                                                uint32_t last) const {
+                                                               uint32_t last) const {
     // Disjoint intervals sorted by start are sorted by end too: only the last one that
     // starts at or before `last` can reach `first`.
     auto it = subnets_.upper_bound(last);
@@ -242,8 +254,8 @@ std::optional<uint32_t> Ipam::free_block(const Ipv4Prefix& pool, uint64_t from) 
     uint64_t block = std::max<uint64_t>(from, first_of(pool));
     block = (block + size - 1) / size * size; // pools are aligned to the block size
     while (block + size - 1 <= last) {
-        const auto* used = overlapping(static_cast<uint32_t>(block),
-                                       static_cast<uint32_t>(block + size - 1));
+        const auto* used =
+            overlapping(static_cast<uint32_t>(block), static_cast<uint32_t>(block + size - 1));
         if (used == nullptr) return static_cast<uint32_t>(block);
         block = (uint64_t{used->second.last} + size) / size * size; // first block after it
     }
@@ -301,7 +313,8 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
             fail(name, fmt::format("ip-range {} is not a network address", format_prefix(r)));
         }
         Subnet* s = subnet_holding(r.address);
-        if (s == nullptr) fail(name, fmt::format("no matching subnet for ip-range {}", format_prefix(r)));
+        if (s == nullptr)
+            fail(name, fmt::format("no matching subnet for ip-range {}", format_prefix(r)));
         if (r.length < s->info.subnet.length) {
             fail(name, fmt::format("ip-range {} is larger than subnet {}", format_prefix(r),
                                    format_prefix(s->info.subnet)));
@@ -317,7 +330,8 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
     std::vector<bool> explicit_gateway(subnets.size(), false);
     for (const auto& g : request.gateways) {
         Subnet* s = subnet_holding(g);
-        if (s == nullptr) fail(name, fmt::format("no matching subnet for gateway {}", format_ipv4(g)));
+        if (s == nullptr)
+            fail(name, fmt::format("no matching subnet for gateway {}", format_ipv4(g)));
         const auto i = static_cast<std::size_t>(s - subnets.data());
         if (explicit_gateway[i]) {
             fail(name, fmt::format("cannot configure multiple gateways ({}, {}) for the same "
@@ -365,9 +379,12 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
         auto& s = subnets[i];
         const Ipv4Prefix span = span_of(s.info);
         if (!explicit_gateway[i]) {
-            const auto gw = first_free(none, first_of(span), last_of(span),
-                                       [&](uint32_t a) { return is_network_or_broadcast(s.info, a); });
-            if (!gw) fail(name, fmt::format("ip-range {} has no address for the gateway", format_prefix(span)));
+            const auto gw = first_free(none, first_of(span), last_of(span), [&](uint32_t a) {
+                return is_network_or_broadcast(s.info, a);
+            });
+            if (!gw)
+                fail(name, fmt::format("ip-range {} has no address for the gateway",
+                                       format_prefix(span)));
             s.info.gateway = Ipv4{*gw};
         }
         s.cursor = first_of(span);
@@ -403,11 +420,13 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
         chosen.push_back(*vni);
         vni_cursor = uint64_t{*vni} + 1;
     }
-    for (std::size_t i = 0; i < subnets.size(); ++i) subnets[i].info.vni = chosen[i];
+    for (std::size_t i = 0; i < subnets.size(); ++i)
+        subnets[i].info.vni = chosen[i];
 
     // Commit.
     for (const auto& s : subnets) {
-        subnets_.emplace(first_of(s.info.subnet), Used{last_of(s.info.subnet), s.info.subnet, name});
+        subnets_.emplace(first_of(s.info.subnet),
+                         Used{last_of(s.info.subnet), s.info.subnet, name});
         vnis_.emplace(s.info.vni, name);
     }
     pool_cursor_ = pool_cursor;
@@ -429,14 +448,17 @@ void Ipam::remove_network(const std::string& name) {
 NetworkInfo Ipam::network(const std::string& name) const {
     const Network& net = find(name);
     NetworkInfo info{net.name, net.ingress, {}, {}};
-    for (const auto& s : net.subnets) info.subnets.push_back(s.info);
-    for (const auto& [address, owner] : net.addresses) info.addresses.push_back({Ipv4{address}, owner});
+    for (const auto& s : net.subnets)
+        info.subnets.push_back(s.info);
+    for (const auto& [address, owner] : net.addresses)
+        info.addresses.push_back({Ipv4{address}, owner});
     return info;
 }
 
 std::vector<std::string> Ipam::network_names() const {
     std::vector<std::string> names;
-    for (const auto& [name, net] : networks_) names.push_back(name);
+    for (const auto& [name, net] : networks_)
+        names.push_back(name);
     return names;
 }
 
@@ -449,11 +471,10 @@ Ipv4 Ipam::allocate_address(const std::string& network, const std::string& owner
     // Like swarmkit, the first subnet (pool) that has a free address.
     for (auto& s : net.subnets) {
         const Ipv4Prefix span = span_of(s.info);
-        const auto address = next_serial(net.addresses, first_of(span), last_of(span), s.cursor,
-                                         [&](uint32_t a) {
-                                             return is_network_or_broadcast(s.info, a) ||
-                                                    a == s.info.gateway.value;
-                                         });
+        const auto address =
+            next_serial(net.addresses, first_of(span), last_of(span), s.cursor, [&](uint32_t a) {
+                return is_network_or_broadcast(s.info, a) || a == s.info.gateway.value;
+            });
         if (address) {
             net.addresses.emplace(*address, owner);
             s.cursor = uint64_t{*address} + 1;
@@ -473,14 +494,17 @@ void Ipam::reserve_address(const std::string& network, Ipv4 address, const std::
         all.push_back(s.info.subnet);
     }
     const std::string ip = format_ipv4(address);
-    if (subnet == nullptr) fail(network, fmt::format("{} is outside its subnets ({})", ip, join(all)));
+    if (subnet == nullptr)
+        fail(network, fmt::format("{} is outside its subnets ({})", ip, join(all)));
     if (is_network_or_broadcast(*subnet, address.value)) {
-        fail(network, fmt::format("{} is the {} address of subnet {}", ip,
-                                  address.value == first_of(subnet->subnet) ? "network" : "broadcast",
-                                  format_prefix(subnet->subnet)));
+        fail(network,
+             fmt::format("{} is the {} address of subnet {}", ip,
+                         address.value == first_of(subnet->subnet) ? "network" : "broadcast",
+                         format_prefix(subnet->subnet)));
     }
     if (address == subnet->gateway) {
-        fail(network, fmt::format("{} is the gateway of subnet {}", ip, format_prefix(subnet->subnet)));
+        fail(network,
+             fmt::format("{} is the gateway of subnet {}", ip, format_prefix(subnet->subnet)));
     }
     if (const auto it = net.addresses.find(address.value); it != net.addresses.end()) {
         fail(network, fmt::format("{} is already allocated to {}", ip, it->second));
@@ -606,7 +630,9 @@ void Ipam::save(const std::string& path) const {
 
     // And the rename itself on disk.
     const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const std::string dir = slash == std::string::npos ? "."
+                            : slash == 0               ? "/"
+                                                       : path.substr(0, slash);
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || ::fsync(dfd) != 0) {
         const std::string why = errno_text();
@@ -657,7 +683,8 @@ std::vector<uint32_t> parse_vxlanid_list(std::string_view text) {
         const auto value = parse_decimal(item);
         if (!value) throw IpamError(fmt::format("vxlanid_list: \"{}\" is not a VNI", item));
         if (*value < 1 || *value > kLastVni) {
-            throw IpamError(fmt::format("vxlanid_list: VNI {} is out of range 1..{}", item, kLastVni));
+            throw IpamError(
+                fmt::format("vxlanid_list: VNI {} is out of range 1..{}", item, kLastVni));
         }
         const auto vni = static_cast<uint32_t>(*value);
         if (std::find(vnis.begin(), vnis.end(), vni) != vnis.end()) {
@@ -679,8 +706,8 @@ uint16_t resolve_mtu(const std::map<std::string, std::string>& options) {
     const auto value = parse_decimal(it->second);
     if (!value) throw IpamError(fmt::format("{}: \"{}\" is not a number", kMtuOption, it->second));
     if (*value < kMinMtu || *value > kMaxMtu) {
-        throw IpamError(fmt::format("{}: {} is out of range {}..{}", kMtuOption, it->second,
-                                    kMinMtu, kMaxMtu));
+        throw IpamError(
+            fmt::format("{}: {} is out of range {}..{}", kMtuOption, it->second, kMinMtu, kMaxMtu));
     }
     return static_cast<uint16_t>(*value);
 }

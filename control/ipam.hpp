@@ -51,12 +51,12 @@ inline constexpr std::string_view kEncryptedOption = "encrypted";
 inline constexpr std::string_view kVxlanIdListOption =
     "com.docker.network.driver.overlay.vxlanid_list";
 
-inline constexpr uint32_t kLastVni = (1u << 24) - 1;    // RFC 7348: 24 bits
+inline constexpr uint32_t kLastVni = (1u << 24) - 1;   // RFC 7348: 24 bits
 inline constexpr uint32_t kFirstAutoVni = 4096;        // above the 802.1Q VLAN IDs
 inline constexpr uint16_t kOverlayMtu = 1450;          // 1500 - VXLAN's 50 bytes
 inline constexpr uint16_t kEncryptedOverlayMtu = 1424; // and ESP's
 inline constexpr uint8_t kMinPoolMaskLength = 16;
-inline constexpr uint8_t kMaxPoolMaskLength = 29;      // Docker's limit: 8 addresses
+inline constexpr uint8_t kMaxPoolMaskLength = 29; // Docker's limit: 8 addresses
 
 struct IpamConfig {
     // --default-addr-pool (10.0.0.0/8) and --default-addr-pool-mask-length.
@@ -97,8 +97,8 @@ struct AddressInfo {
 struct NetworkInfo {
     std::string name;
     bool ingress = false;
-    std::vector<SubnetInfo> subnets;     // in the order given (or the one from the pools)
-    std::vector<AddressInfo> addresses;  // ascending; the gateways are not listed
+    std::vector<SubnetInfo> subnets;    // in the order given (or the one from the pools)
+    std::vector<AddressInfo> addresses; // ascending; the gateways are not listed
     bool operator==(const NetworkInfo&) const = default;
 };
 
@@ -121,8 +121,7 @@ public:
     model::Ipv4 allocate_address(const std::string& network, const std::string& owner);
     // A specific address anywhere in one of the network's subnets (not only its
     // ip-range, as in Docker); does not move the cursor.
-    void reserve_address(const std::string& network, model::Ipv4 address,
-                         const std::string& owner);
+    void reserve_address(const std::string& network, model::Ipv4 address, const std::string& owner);
     void release_address(const std::string& network, model::Ipv4 address);
 
     NetworkInfo network(const std::string& name) const; // throws IpamError if unknown

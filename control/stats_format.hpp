@@ -1,11 +1,13 @@
-// Counters as text (printed at exit) and as JSON (--stats-json, tests, tools).
+// Counters as a JSON document (the `stats` reply, --stats-json), as text (printed at
+// exit, `vxmeshctl stats`) and in Prometheus text exposition format.
 #pragma once
 
 #include "dataplane/lcore.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace vxmesh::control {
@@ -15,9 +17,13 @@ struct NamedPort {
     uint16_t id;
 };
 
-std::string stats_text(const dp::LcoreStats& total, const std::vector<NamedPort>& ports);
-// `tsc` and `tsc_hz` date the sample, so that two samples give a rate.
-std::string stats_json(const dp::LcoreStats& total, const std::vector<NamedPort>& ports,
-                       uint64_t generation, uint64_t tsc, uint64_t tsc_hz);
+// {"generation", "tsc", "tsc_hz", "ports": {name: {"rx","tx"}}, "encap", "decap", ...,
+//  "drops": {reason: n}, "lcores": {"ID": {same counters}}} — totals summed over lcores;
+// `tsc`/`tsc_hz` date the sample so that two samples give a rate.
+nlohmann::json stats_document(const std::vector<NamedPort>& ports, uint64_t generation,
+                              uint64_t tsc, uint64_t tsc_hz);
+
+std::string stats_text(const nlohmann::json& doc);
+std::string stats_prometheus(const nlohmann::json& doc, const std::string& node);
 
 } // namespace vxmesh::control

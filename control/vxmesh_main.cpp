@@ -3,6 +3,8 @@
 // publishes the first snapshot, launches the workers, then serves the neighbour
 // service and signals (SIGHUP reloads, SIGINT/SIGTERM stop) until told to stop.
 #include "control/config_load.hpp"
+#include "control/control_socket.hpp"
+#include "control/rpc.hpp"
 #include "control/snapshot_build.hpp"
 #include "control/stats_format.hpp"
 #include "dataplane/neighbour_service.hpp"
@@ -49,6 +51,7 @@ struct Options {
     std::string ready_file;
     std::string stats_json;
     unsigned stats_interval_ms = 0;
+    std::string socket;
     unsigned mbufs = 16383;
     unsigned neighbours = 65536;
     std::vector<std::string> eal;
@@ -70,6 +73,8 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "stats-json", po::value(&o.stats_json), "write the final counters as JSON here at exit")(
         "stats-interval", po::value(&o.stats_interval_ms)->default_value(0),
         "also rewrite --stats-json every this many milliseconds while running (0: at exit only)")(
+        "socket", po::value(&o.socket),
+        "control socket path (default /run/vxmesh/NODE.sock; \"none\" disables it)")(
         "mbufs", po::value(&o.mbufs)->default_value(16383), "size of the mbuf pool")(
         "neighbours", po::value(&o.neighbours)->default_value(65536),
         "capacity of the underlay neighbour table")(
@@ -149,14 +154,15 @@ std::string reload_blocker(const model::Config& running, const model::Config& ne
     return {};
 }
 
-struct Runtime {
+struct Runtime final : control::ControlPlane {
     Options options;
-    model::Config config;
+    model::Config desired;
     std::vector<dp::OpenPort> ports; // [0] is the underlay
     std::unique_ptr<dp::NeighbourTable> neighbours;
     std::unique_ptr<dp::NeighbourService> neighbour_service;
     std::unique_ptr<dp::SnapshotPublisher> publisher;
-    uint64_t generation = 0;
+    uint64_t generation_ = 0;
+    std::unique_ptr<control::ControlSocket> socket;
 
     std::vector<control::NamedPort> named_ports() const {
         std::vector<control::NamedPort> out;
@@ -166,7 +172,7 @@ struct Runtime {
 
     std::unique_ptr<dp::Snapshot> compile(const model::Config& c) {
         control::BuildContext ctx;
-        ctx.generation = generation + 1;
+        ctx.generation = generation_ + 1;
         ctx.underlay_port = ports[0].id;
         ctx.underlay_mac = ports[0].mac;
         if (c.node.underlay.mac)
@@ -178,20 +184,30 @@ struct Runtime {
     }
 
     void publish(std::unique_ptr<dp::Snapshot> s) {
-        generation = s->generation;
+        generation_ = s->generation;
         publisher->publish(std::move(s));
+    }
+
+    // control::ControlPlane: what the socket and SIGHUP drive.
+    const model::Config& config() const override { return desired; }
+    uint64_t generation() const override { return generation_; }
+    void apply(const model::Config& next) override {
+        if (std::string why = reload_blocker(desired, next); !why.empty())
+            throw control::ConfigError(why);
+        publish(compile(next)); // throws before publishing when the tables cannot be built
+        desired = next;
+    }
+    nlohmann::json stats() const override {
+        return control::stats_document(named_ports(), generation_, rte_get_tsc_cycles(),
+                                       rte_get_tsc_hz());
     }
 
     void reload() {
         try {
-            model::Config next = control::load_config_file(options.config);
-            if (std::string why = reload_blocker(config, next); !why.empty())
-                throw control::ConfigError(options.config + ": " + why);
-            publish(compile(next));
-            config = std::move(next);
-            fmt::print(stderr, "vxmesh: reloaded {}, generation {}\n", options.config, generation);
+            apply(control::load_config_file(options.config));
+            fmt::print(stderr, "vxmesh: reloaded {}, generation {}\n", options.config, generation_);
         } catch (const std::exception& e) {
-            fmt::print(stderr, "vxmesh: reload rejected, generation {} stays: {}\n", generation,
+            fmt::print(stderr, "vxmesh: reload rejected, generation {} stays: {}\n", generation_,
                        e.what());
         }
     }
@@ -203,15 +219,14 @@ void write_stats_json(const Runtime& rt) {
     std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp);
-        out << control::stats_json(dp::stats_total(), rt.named_ports(), rt.generation,
-                                   rte_get_tsc_cycles(), rte_get_tsc_hz());
+        out << rt.stats().dump() << "\n";
     }
     std::rename(tmp.c_str(), path.c_str());
 }
 
 int run(Runtime& rt) {
     const Options& o = rt.options;
-    std::vector<std::string> args = eal_arguments(o, rt.config);
+    std::vector<std::string> args = eal_arguments(o, rt.desired);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
@@ -234,8 +249,8 @@ int run(Runtime& rt) {
     try {
         rte_mempool* pool = dp::create_mbuf_pool(o.mbufs);
         auto queues = static_cast<uint16_t>(o.workers);
-        rt.ports.push_back(dp::open_port({"underlay", rt.config.node.underlay.device}, queues, pool));
-        for (const auto& p : rt.config.ports) rt.ports.push_back(dp::open_port({p.name, p.device}, queues, pool));
+        rt.ports.push_back(dp::open_port({"underlay", rt.desired.node.underlay.device}, queues, pool));
+        for (const auto& p : rt.desired.ports) rt.ports.push_back(dp::open_port({p.name, p.device}, queues, pool));
 
         punt = rte_ring_create("vxmesh_punt", 4096, rte_socket_id(), RING_F_SC_DEQ);
         control_tx = rte_ring_create("vxmesh_ctl_tx", 1024, rte_socket_id(),
@@ -246,7 +261,7 @@ int run(Runtime& rt) {
         rt.neighbour_service = std::make_unique<dp::NeighbourService>(
             *rt.neighbours, punt, control_tx, pool, rte_get_main_lcore());
         rt.publisher = std::make_unique<dp::SnapshotPublisher>(o.workers);
-        rt.publish(rt.compile(rt.config));
+        rt.publish(rt.compile(rt.desired));
 
         unsigned index = 0;
         unsigned lcore;
@@ -268,8 +283,16 @@ int run(Runtime& rt) {
             index++;
         }
 
+        if (o.socket != "none") {
+            std::string path =
+                o.socket.empty() ? fmt::format("/run/vxmesh/{}.sock", rt.desired.node.name) : o.socket;
+            rt.socket = std::make_unique<control::ControlSocket>(path, [&rt](const std::string& line) {
+                return control::handle_request(rt, line).dump();
+            });
+            fmt::print("vxmesh: control socket {}\n", path);
+        }
         fmt::print("vxmesh: node {} ready: {} port(s), {} worker(s), generation {}\n",
-                   rt.config.node.name, rt.ports.size(), o.workers, rt.generation);
+                   rt.desired.node.name, rt.ports.size(), o.workers, rt.generation_);
         std::fflush(stdout);
         if (!o.ready_file.empty()) std::ofstream(o.ready_file) << getpid() << "\n";
 
@@ -285,7 +308,10 @@ int run(Runtime& rt) {
                 write_stats_json(rt);
                 next_stats_ms = now + o.stats_interval_ms;
             }
-            usleep(1000);
+            if (rt.socket)
+                rt.socket->poll(1);
+            else
+                usleep(1000);
         }
         fmt::print("vxmesh: stopping on signal {}\n", static_cast<int>(stop_signal));
     } catch (const std::exception& e) {
@@ -295,8 +321,8 @@ int run(Runtime& rt) {
 
     stop.store(true);
     if (launched) rte_eal_mp_wait_lcore();
-    dp::LcoreStats total = dp::stats_total();
-    fmt::print("{}", control::stats_text(total, rt.named_ports()));
+    rt.socket.reset();
+    fmt::print("{}", control::stats_text(rt.stats()));
     if (!o.stats_json.empty()) write_stats_json(rt);
     rt.neighbour_service.reset();
     rt.publisher.reset();
@@ -314,7 +340,7 @@ int main(int argc, char** argv) {
     int code = 0;
     if (!parse_options(argc, argv, rt.options, code)) return code;
     try {
-        rt.config = control::load_config_file(rt.options.config);
+        rt.desired = control::load_config_file(rt.options.config);
     } catch (const control::ConfigError& e) {
         std::cerr << e.what() << "\n";
         return 1;

@@ -37,13 +37,18 @@ model::Ipv4Prefix prefix(const char* text) {
                              static_cast<uint8_t>(len)};
 }
 
-std::string str(model::Ipv4 address) { return model::format_ipv4(address); }
-std::string str(model::Ipv4Prefix p) { return model::format_prefix(p); }
+std::string str(model::Ipv4 address) {
+    return model::format_ipv4(address);
+}
+std::string str(model::Ipv4Prefix p) {
+    return model::format_prefix(p);
+}
 
 IpamConfig pools(std::vector<const char*> list, uint8_t mask_length = 24) {
     IpamConfig config;
     config.pools.clear();
-    for (const char* p : list) config.pools.push_back(prefix(p));
+    for (const char* p : list)
+        config.pools.push_back(prefix(p));
     config.mask_length = mask_length;
     return config;
 }
@@ -160,8 +165,7 @@ TEST_CASE("the cursor wraps from the last pool to the first", "[ipam]") {
     CHECK(created_subnet(ipam, "d") == "10.0.0.0/24");
 }
 
-TEST_CASE("after a restart the subnet search starts from the bottom and fills holes",
-          "[ipam]") {
+TEST_CASE("after a restart the subnet search starts from the bottom and fills holes", "[ipam]") {
     Ipam before(pools({"10.0.0.0/22"}));
     created_subnet(before, "a");
     created_subnet(before, "b");
@@ -170,9 +174,14 @@ TEST_CASE("after a restart the subnet search starts from the bottom and fills ho
 
     Ipam after(pools({"10.0.0.0/22"}));
     after.from_json(before.to_json(), "state.json");
-    CHECK(created_subnet(after, "d") == "10.0.0.0/24");  // the hole
+    const NetworkInfo d = after.create_network(request("d"));
+    CHECK(subnet_of(d) == "10.0.0.0/24"); // the hole
+    CHECK(d.subnets[0].vni == 4096);      // VNIs too
     CHECK(created_subnet(after, "e") == "10.0.3.0/24");
-    CHECK(created_subnet(before, "d") == "10.0.3.0/24"); // without the restart
+
+    const NetworkInfo d_before = before.create_network(request("d")); // without the restart
+    CHECK(subnet_of(d_before) == "10.0.3.0/24");
+    CHECK(d_before.subnets[0].vni == 4099);
 }
 
 TEST_CASE("a subnet overlapping one in use is rejected, naming its network", "[ipam]") {
@@ -283,7 +292,8 @@ TEST_CASE("manual VNIs are reserved and skipped; duplicates are rejected", "[ipa
     REQUIRE_THROWS_WITH(ipam.create_network(n),
                         "network n: VNI 16777216 is out of range 1..16777215");
     n.vnis = {5000, 5001};
-    REQUIRE_THROWS_WITH(ipam.create_network(n), "network n: vxlanid_list has 2 VNIs for 1 subnet(s)");
+    REQUIRE_THROWS_WITH(ipam.create_network(n),
+                        "network n: vxlanid_list has 2 VNIs for 1 subnet(s)");
     n.subnets.push_back(prefix("10.23.0.0/24"));
     n.vnis = {5000, 5000};
     REQUIRE_THROWS_WITH(ipam.create_network(n), "network n: VNI 5000 is listed twice");
@@ -364,7 +374,8 @@ TEST_CASE("bad gateways and ip-ranges are rejected", "[ipam]") {
     Ipam ipam;
     NetworkRequest r = with_subnet("n", "10.1.0.0/24");
     r.gateways = {ip("10.2.0.1")};
-    REQUIRE_THROWS_WITH(ipam.create_network(r), "network n: no matching subnet for gateway 10.2.0.1");
+    REQUIRE_THROWS_WITH(ipam.create_network(r),
+                        "network n: no matching subnet for gateway 10.2.0.1");
     r.gateways = {ip("10.1.0.0")};
     REQUIRE_THROWS_WITH(ipam.create_network(r),
                         "network n: gateway 10.1.0.0 is the network address of subnet 10.1.0.0/24");
@@ -380,9 +391,9 @@ TEST_CASE("bad gateways and ip-ranges are rejected", "[ipam]") {
     r.ip_ranges = {prefix("10.9.0.0/25")};
     REQUIRE_THROWS_WITH(ipam.create_network(r),
                         "network n: no matching subnet for ip-range 10.9.0.0/25");
-    r.ip_ranges = {prefix("10.0.0.0/8")};
+    r.ip_ranges = {prefix("10.1.0.0/16")};
     REQUIRE_THROWS_WITH(ipam.create_network(r),
-                        "network n: ip-range 10.0.0.0/8 is larger than subnet 10.1.0.0/24");
+                        "network n: ip-range 10.1.0.0/16 is larger than subnet 10.1.0.0/24");
     r.ip_ranges = {prefix("10.1.0.0/25"), prefix("10.1.0.128/25")};
     REQUIRE_THROWS_WITH(ipam.create_network(r),
                         "network n: cannot configure multiple ip-ranges (10.1.0.128/25, "
@@ -438,8 +449,8 @@ TEST_CASE("addresses come from the ip-range; an explicit gateway is skipped", "[
     NetworkRequest r = with_subnet("r", "10.1.0.0/24");
     r.ip_ranges = {prefix("10.1.0.248/29")}; // gateway .248; .255 is the broadcast
     ipam.create_network(r);
-    for (const char* expected : {"10.1.0.249", "10.1.0.250", "10.1.0.251", "10.1.0.252",
-                                 "10.1.0.253", "10.1.0.254"}) {
+    for (const char* expected :
+         {"10.1.0.249", "10.1.0.250", "10.1.0.251", "10.1.0.252", "10.1.0.253", "10.1.0.254"}) {
         CHECK(str(ipam.allocate_address("r", "t")) == expected);
     }
     REQUIRE_THROWS_WITH(ipam.allocate_address("r", "t"),
@@ -568,7 +579,7 @@ TEST_CASE("the state survives a save and a load", "[ipam]") {
     // allocator goes on to .5.
     CHECK(str(loaded.allocate_address("web", "web.3")) == "10.0.1.3");
     CHECK(str(ipam.allocate_address("web", "web.3")) == "10.0.1.5");
-    CHECK(loaded.create_network(request("next")).subnets[0].vni == 4097);
+    CHECK(loaded.create_network(request("next")).subnets[0].vni == 4099);
 
     // Saving again replaces the file.
     loaded.save(path);
@@ -614,8 +625,7 @@ TEST_CASE("a corrupt state file is named in the error and changes nothing", "[ip
           prefix_ + "networks[0].subnets[0].subnet: \"10.0.1/24\" is not an IPv4 prefix");
     CHECK(error_for(R"({"version": 1, "networks": [{"name": "a", "ingress": false,
         "subnets": [{"subnet": "10.0.1.0/24", "gateway": "10.0.1.1", "vni": "x"}],
-        "addresses": []}]})") ==
-          prefix_ + "networks[0].subnets[0].vni: not an unsigned number");
+        "addresses": []}]})") == prefix_ + "networks[0].subnets[0].vni: not an unsigned number");
     CHECK(error_for(R"({"version": 1, "networks": [
         {"name": "blue", "ingress": false, "addresses": [],
          "subnets": [{"subnet": "10.0.1.0/24", "gateway": "10.0.1.1", "vni": 4097}]},

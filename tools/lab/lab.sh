@@ -33,7 +33,9 @@
 #   lab_start_vxmesh NODE CONFIG [ARGS..]   lab_stop_vxmesh NODE
 #   lab_stats NODE KEY.PATH      lab_bg NSNAME LOG CMD..   lab_kill PID
 #   lab_wait_file FILE TIMEOUT [PID]        lab_wait_listen NSNAME PORT TIMEOUT
-#   lab_ns NAME   lab_exec NAME CMD..   lab_cleanup
+#   lab_ns NAME   lab_exec NAME CMD..   lab_mac NAME   lab_node_ip NAME
+#   lab_vxmesh_pid NODE   lab_cleanup   lab_cleanup_prefix PREFIX
+# (tools/lab/README.md has a table of them.)
 #
 # Environment:
 #   LAB_PREFIX          namespace prefix (default "vxt$$-"); must end in "-".
@@ -363,6 +365,7 @@ lab_start_vxmesh() {
         --stats-json "$LAB_DIR/$node.stats.json" "$@"
     local pid=$LAB_LAST_PID
     echo "$pid" >"$LAB_DIR/$node.pid"
+    echo "$pid" >>"$LAB_DIR/vxmesh.pids"   # every instance, restarts included
     _lab_log "vxmesh on $node: pid $pid, log $log"
     lab_wait_file "$ready" "$LAB_READY_TIMEOUT" "$pid"
     case $? in
@@ -426,8 +429,8 @@ EOF
 }
 
 # lab_cleanup [STATUS]: kill recorded PIDs and anything left in this run's
-# namespaces, delete every namespace with $LAB_PREFIX, remove $LAB_DIR (kept
-# when LAB_KEEP=1 or STATUS is non-zero). Idempotent.
+# namespaces, delete every namespace with $LAB_PREFIX and vxmesh's EAL runtime
+# dirs, remove $LAB_DIR (kept when STATUS is non-zero, see LAB_KEEP). Idempotent.
 lab_cleanup() {
     local rc=${1:-0}
     [ "${LAB_CLEANED:-1}" = 0 ] || return 0
@@ -478,12 +481,11 @@ lab_cleanup() {
     # vxmesh's EAL runtime directory is named after its PID (--file-prefix vxmesh-PID).
     local f
     for pf in "${pidfiles[@]}"; do
-        for f in "$(dirname "$pf")"/*.pid; do
-            [ -f "$f" ] || continue
-            pid=$(cat "$f")
+        [ -f "$(dirname "$pf")/vxmesh.pids" ] || continue
+        while read -r pid; do
             [[ $pid =~ ^[0-9]+$ ]] && ! _lab_alive "$pid" && [ -d "/var/run/dpdk/vxmesh-$pid" ] &&
                 rm -rf "/var/run/dpdk/vxmesh-$pid"
-        done
+        done <"$(dirname "$pf")/vxmesh.pids"
     done
     if [ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ]; then
         if [ "${LAB_KEEP:-}" = 1 ] || { [ "$rc" != 0 ] && [ "${LAB_KEEP:-}" != 0 ]; }; then

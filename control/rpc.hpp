@@ -1,0 +1,35 @@
+// The control protocol: one JSON request per line in, one JSON reply per line out
+// (docs: control/PROTOCOL.md). This file is the part without sockets, so that it can
+// be tested directly; control/control_socket.cpp carries the lines.
+#pragma once
+
+#include "control/model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace vxmesh::control {
+
+// What the protocol drives. Implemented by the running process (vxmesh_main.cpp) and
+// by fakes in tests.
+class ControlPlane {
+public:
+    virtual ~ControlPlane() = default;
+    virtual const model::Config& config() const = 0;
+    virtual uint64_t generation() const = 0;
+    // Compile and publish `next` as one new generation. Throws std::exception with a
+    // message when it is rejected; the running tables and config then stay as they were.
+    virtual void apply(const model::Config& next) = 0;
+    virtual nlohmann::json stats() const = 0;
+};
+
+// Handle one request line. Never throws: every failure is an error reply
+// {"ok": false, "error": MESSAGE, "path": FIELD-PATH-IF-ANY}.
+nlohmann::json handle_request(ControlPlane& plane, const std::string& line);
+
+// What changes from `from` to `to`: [{"action": "add"|"remove"|"update", "kind", "name"}].
+nlohmann::json config_diff(const model::Config& from, const model::Config& to);
+
+} // namespace vxmesh::control
