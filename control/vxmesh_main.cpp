@@ -7,6 +7,7 @@
 #include "control/rpc.hpp"
 #include "control/snapshot_build.hpp"
 #include "control/stats_format.hpp"
+#include "control/telemetry.hpp"
 #include "dataplane/neighbour_service.hpp"
 #include "dataplane/ports.hpp"
 #include "dataplane/publish.hpp"
@@ -163,6 +164,7 @@ struct Runtime final : control::ControlPlane {
     std::unique_ptr<dp::SnapshotPublisher> publisher;
     uint64_t generation_ = 0;
     std::unique_ptr<control::ControlSocket> socket;
+    std::atomic<uint64_t> telemetry_generation{0}; // read by EAL's telemetry thread
 
     std::vector<control::NamedPort> named_ports() const {
         std::vector<control::NamedPort> out;
@@ -185,6 +187,7 @@ struct Runtime final : control::ControlPlane {
 
     void publish(std::unique_ptr<dp::Snapshot> s) {
         generation_ = s->generation;
+        telemetry_generation.store(generation_);
         publisher->publish(std::move(s));
     }
 
@@ -262,6 +265,7 @@ int run(Runtime& rt) {
             *rt.neighbours, punt, control_tx, pool, rte_get_main_lcore());
         rt.publisher = std::make_unique<dp::SnapshotPublisher>(o.workers);
         rt.publish(rt.compile(rt.desired));
+        control::telemetry_register(rt.named_ports(), &rt.telemetry_generation);
 
         unsigned index = 0;
         unsigned lcore;
