@@ -82,7 +82,7 @@ void ControlSocket::accept_client() {
             close(fd);
             continue;
         }
-        clients_.push_back({fd, {}, {}});
+        clients_.push_back({fd, {}, {}, false});
     }
 }
 
@@ -97,9 +97,13 @@ bool ControlSocket::flush(Client& c) {
 
 bool ControlSocket::serve(Client& c) {
     char buf[65536];
+    bool open = true;
     for (;;) {
         ssize_t n = recv(c.fd, buf, sizeof(buf), 0);
-        if (n == 0) return false; // peer closed; a half-sent request is dropped with it
+        if (n == 0) { // peer done sending: answer what it sent whole, then close
+            open = false;
+            break;
+        }
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             return false;
@@ -120,6 +124,12 @@ bool ControlSocket::serve(Client& c) {
         c.out += handler_(line);
         c.out += '\n';
     }
+    if (!open) {
+        // A half-closed peer still reads: keep it until its replies are out. A partial
+        // last line is dropped with the connection.
+        c.closing = true;
+        return flush(c) && !c.out.empty();
+    }
     return flush(c);
 }
 
@@ -127,15 +137,22 @@ void ControlSocket::poll(int timeout_ms) {
     std::vector<pollfd> fds;
     fds.push_back({listen_fd_, POLLIN, 0});
     for (const Client& c : clients_)
-        fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+        fds.push_back({c.fd,
+                       static_cast<short>((c.closing ? 0 : POLLIN) | (c.out.empty() ? 0 : POLLOUT)),
+                       0});
     if (::poll(fds.data(), fds.size(), timeout_ms) <= 0) return;
     std::vector<Client> kept;
     for (size_t i = 0; i < clients_.size(); i++) {
         Client& c = clients_[i];
         short ev = fds[i + 1].revents;
         bool keep = true;
-        if (ev & (POLLIN | POLLHUP | POLLERR)) keep = serve(c);
-        else if (ev & POLLOUT) keep = flush(c);
+        if (c.closing) {
+            if (ev & (POLLOUT | POLLHUP | POLLERR)) keep = flush(c) && !c.out.empty() && !(ev & POLLERR);
+        } else if (ev & (POLLIN | POLLHUP | POLLERR)) {
+            keep = serve(c);
+        } else if (ev & POLLOUT) {
+            keep = flush(c);
+        }
         if (keep)
             kept.push_back(std::move(c));
         else

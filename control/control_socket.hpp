@@ -35,6 +35,7 @@ private:
         int fd;
         std::string in;
         std::string out;
+        bool closing;      // the peer shut its sending side: flush, then close
     };
     void accept_client();
     bool serve(Client& c);   // false: close it

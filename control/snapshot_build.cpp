@@ -35,7 +35,7 @@ rte_hash* make_table(const char* kind, uint64_t generation, uint32_t key_len, si
     params.name = name.c_str();
     params.entries = static_cast<uint32_t>(std::max<size_t>(64, entries * 2));
     params.key_len = key_len;
-    params.hash_func = rte_hash_crc;
+    params.hash_func = key_len == 16 ? dp::key16_hash : rte_hash_crc;
     params.socket_id = SOCKET_ID_ANY;
     params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     rte_hash* h = rte_hash_create(&params);
@@ -142,6 +142,14 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
                     "{}endpoints: {}: another endpoint on port '{}' already has MAC {}",
                     where(e.origin), e.name, e.port, model::format_mac(e.mac)));
             add(s->sources, &source, net->second, "source");
+            dp::PortSources& ps = s->port_sources[port->second];
+            if (ps.count < dp::PortSources::inline_max) {
+                ps.mac[ps.count] = dp::mac_pack(mac);
+                ps.network[ps.count] = net->second;
+            } else {
+                ps.overflow = true;
+            }
+            ps.count++;
         } else {
             auto peer = peer_index.find(e.node);
             if (peer == peer_index.end())
@@ -150,7 +158,7 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
             value = dp::FdbValue::remote(peer->second);
         }
         add(s->fdb, &fdb, value, "fdb");
-        dp::ArpKey arp{vni, be(e.ip)};
+        dp::ArpKey arp{vni, be(e.ip), 0};
         add(s->arp, &arp, dp::mac_pack(mac), "arp");
     }
     return s;

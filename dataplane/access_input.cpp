@@ -4,20 +4,51 @@
 // a container cannot speak for another). ARP goes to the proxy; other broadcast and
 // multicast is dropped (the control plane knows every endpoint, so nothing needs
 // flooding); unicast is looked up in the network's FDB: local → switch, remote →
-// encapsulate. Both lookups are done in bulk for the burst.
+// encapsulate. The source check compares the port's few endpoint MACs inline (a
+// hash lookup only for ports with many); the FDB lookup is done in bulk for the burst.
 #include "dataplane/stages.hpp"
 
 #include <rte_hash.h>
+#include <rte_prefetch.h>
+
+#include <cstring>
 
 namespace vxmesh::dp {
 
-void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+// The source check: which network each frame's endpoint is on, or a drop. Returns the
+// frames that passed, their network ids in `networks`.
+static uint16_t source_check(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts,
+                             uint16_t n, rte_mbuf** known, uint16_t* networks) {
+    const PortSources& ps = s.port_sources[port];
+    uint16_t n_known = 0;
+    if (likely(!ps.overflow)) {
+        for (uint16_t i = 0; i < n; i++) {
+            rte_mbuf* m = pkts[i];
+            if (unlikely(rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr))) {
+                drop(lc, Drop::Truncated, m);
+                continue;
+            }
+            // Bytes 6..13 are the source MAC and the ethertype: keep the 48 MAC bits.
+            uint64_t src;
+            std::memcpy(&src, rte_pktmbuf_mtod_offset(m, const uint8_t*, RTE_ETHER_ADDR_LEN), 8);
+            src &= 0xffffffffffffULL;
+            uint8_t e = 0;
+            while (e < ps.count && ps.mac[e] != src) e++;
+            if (unlikely(e == ps.count)) {
+                drop(lc, Drop::UnknownSource, m);
+                continue;
+            }
+            networks[n_known] = ps.network[e];
+            known[n_known++] = m;
+        }
+        return n_known;
+    }
+
     SourceKey source_keys[burst_size];
     const void* keys[burst_size];
     void* data[burst_size];
-    rte_mbuf* known[burst_size];
-    uint16_t n_known = 0;
-
+    rte_mbuf* candidates[burst_size];
+    uint16_t n_candidates = 0;
     for (uint16_t i = 0; i < n; i++) {
         rte_mbuf* m = pkts[i];
         if (unlikely(rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr))) {
@@ -25,17 +56,35 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
             continue;
         }
         auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-        SourceKey& k = source_keys[n_known];
+        SourceKey& k = source_keys[n_candidates];
         k.port = port;
         rte_memcpy(k.mac, eth->src_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
-        keys[n_known] = &k;
-        known[n_known++] = m;
+        k.zero = 0;
+        keys[n_candidates] = &k;
+        candidates[n_candidates++] = m;
     }
+    if (n_candidates == 0) return 0;
+    uint64_t hits = 0;
+    rte_hash_lookup_bulk_data(s.sources, keys, n_candidates, &hits, data);
+    for (uint16_t i = 0; i < n_candidates; i++) {
+        if (unlikely(!(hits & (uint64_t{1} << i)))) {
+            drop(lc, Drop::UnknownSource, candidates[i]);
+            continue;
+        }
+        networks[n_known] = static_cast<uint16_t>(reinterpret_cast<uintptr_t>(data[i]));
+        known[n_known++] = candidates[i];
+    }
+    return n_known;
+}
+
+void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+    rte_mbuf* known[burst_size];
+    uint16_t networks[burst_size];
+    uint16_t n_known = source_check(s, lc, port, pkts, n, known, networks);
     if (n_known == 0) return;
 
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(s.sources, keys, n_known, &hits, data);
-
+    const void* keys[burst_size];
+    void* data[burst_size];
     FdbKey fdb_keys[burst_size];
     rte_mbuf* unicast[burst_size];
     rte_mbuf* arp[burst_size];
@@ -43,11 +92,7 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
 
     for (uint16_t i = 0; i < n_known; i++) {
         rte_mbuf* m = known[i];
-        if (unlikely(!(hits & (uint64_t{1} << i)))) {
-            drop(lc, Drop::UnknownSource, m);
-            continue;
-        }
-        auto network = static_cast<uint16_t>(reinterpret_cast<uintptr_t>(data[i]));
+        uint16_t network = networks[i];
         PacketMeta& md = meta(m);
         md.network = network;
         md.vni = s.networks[network].vni;
@@ -62,6 +107,7 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
             k.vni = md.vni;
             rte_memcpy(k.mac, eth->dst_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
             k.zero = 0;
+            k.zero2 = 0;
             keys[n_unicast] = &k;
             unicast[n_unicast++] = m;
         }
@@ -70,7 +116,7 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
     if (n_unicast) {
         rte_mbuf* remote[burst_size];
         uint16_t n_remote = 0;
-        hits = 0;
+        uint64_t hits = 0;
         rte_hash_lookup_bulk_data(s.fdb, keys, n_unicast, &hits, data);
         for (uint16_t i = 0; i < n_unicast; i++) {
             rte_mbuf* m = unicast[i];
@@ -81,6 +127,7 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
             auto v = reinterpret_cast<uintptr_t>(data[i]);
             if (FdbValue::is_remote(v)) {
                 meta(m).peer = FdbValue::peer(v);
+                rte_prefetch0(&s.peers[FdbValue::peer(v)]); // read by vxlan_encap below
                 remote[n_remote++] = m;
             } else {
                 lc.stats->switched++;

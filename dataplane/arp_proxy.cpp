@@ -38,6 +38,7 @@ void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uin
         ArpKey& k = arp_keys[n_requests];
         k.vni = meta(m).vni;
         k.ip = a->arp_data.arp_tip;
+        k.zero = 0;
         keys[n_requests] = &k;
         requests[n_requests++] = m;
     }

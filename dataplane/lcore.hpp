@@ -6,6 +6,7 @@
 #pragma once
 
 #include "dataplane/drop.hpp"
+#include "dataplane/snapshot.hpp"
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -20,6 +21,7 @@
 namespace vxmesh::dp {
 
 inline constexpr uint16_t max_ports = 32;
+static_assert(max_ports == max_ports_snapshot);
 inline constexpr uint16_t burst_size = 32;
 inline constexpr uint16_t tx_buffer_size = 64;
 

@@ -11,11 +11,15 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace vxmesh::dp {
+
+inline constexpr uint16_t max_ports_snapshot = 32; // = max_ports in lcore.hpp
 
 // Outer headers of a VXLAN packet: Ethernet + IPv4 + UDP + VXLAN (RFC 7348 §5).
 inline constexpr uint16_t vxlan_outer_size = 14 + 20 + 8 + 8;
@@ -24,13 +28,25 @@ inline constexpr uint16_t vxlan_outer_size = 14 + 20 + 8 + 8;
 inline constexpr uint16_t vxlan_source_port_base = 49152;
 inline constexpr uint16_t vxlan_source_port_mask = 0x3fff;
 
-// Key of the FDB: which MAC, in which VNI. 12 bytes, padding zeroed.
+// Keys are padded to 16 bytes: rte_hash compares 16-byte keys with one vector compare
+// and falls back to memcmp for other sizes (measured: bench/README.md). Padding zeroed.
+
+// The tables' hash: two CRC32 instructions over a 16-byte key, where rte_hash_crc's
+// generic loop spends ~40 instructions (callgrind, bench/README.md).
+inline uint32_t key16_hash(const void* key, uint32_t /*length*/, uint32_t seed) {
+    uint64_t w[2];
+    std::memcpy(w, key, sizeof(w));
+    return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], seed));
+}
+
+// Key of the FDB: which MAC, in which VNI.
 struct FdbKey {
     uint32_t vni;
     uint8_t mac[6];
     uint16_t zero;
+    uint32_t zero2;
 };
-static_assert(sizeof(FdbKey) == 12);
+static_assert(sizeof(FdbKey) == 16);
 
 // An FDB hit packed into the rte_hash data word.
 struct FdbValue {
@@ -46,15 +62,28 @@ struct FdbValue {
 struct SourceKey {
     uint16_t port;
     uint8_t mac[6];
+    uint64_t zero;
 };
-static_assert(sizeof(SourceKey) == 8);
+static_assert(sizeof(SourceKey) == 16);
 
 // ARP proxy: an overlay address in a VNI → MAC (packed with mac_pack).
 struct ArpKey {
     uint32_t vni;
     rte_be32_t ip;
+    uint64_t zero;
 };
-static_assert(sizeof(ArpKey) == 8);
+static_assert(sizeof(ArpKey) == 16);
+
+// The endpoints attached to one access port. Most ports carry one endpoint (Docker
+// gives each container one veth per network), so the source check compares a few
+// MACs inline; a port with more falls back to the `sources` hash.
+struct PortSources {
+    static constexpr uint8_t inline_max = 4;
+    uint8_t count = 0;
+    bool overflow = false;                // more than inline_max: use Snapshot::sources
+    uint64_t mac[inline_max] = {};       // mac_pack() form
+    uint16_t network[inline_max] = {};
+};
 
 struct NetworkEntry {
     uint32_t vni;
@@ -83,7 +112,8 @@ struct Snapshot {
     std::vector<PeerEntry> peers;       // index = peer id
 
     rte_hash* fdb = nullptr;     // FdbKey → FdbValue
-    rte_hash* sources = nullptr; // SourceKey → network id
+    rte_hash* sources = nullptr; // SourceKey → network id (every local endpoint)
+    PortSources port_sources[max_ports_snapshot];
     rte_hash* arp = nullptr;     // ArpKey → packed MAC
     rte_hash* vnis = nullptr;    // VNI (uint32) → network id; for drop accounting on misses
 

@@ -11,7 +11,25 @@
 #include <rte_udp.h>
 #include <rte_vxlan.h>
 
+#include <cstring>
+
 namespace vxmesh::dp {
+
+// RFC 1071: the one's-complement sum of a correct header is 0xffff. Five 32-bit words
+// for the usual 20-byte header (rte_raw_cksum's generic loop costs ~4x as much).
+static inline bool ipv4_checksum_ok(const rte_ipv4_hdr* ip, uint32_t ihl) {
+    if (likely(ihl == sizeof(rte_ipv4_hdr))) {
+        uint32_t w[5];
+        std::memcpy(w, ip, sizeof(w));
+        uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
+        sum = (sum & 0xffffffff) + (sum >> 32);
+        sum = (sum & 0xffffffff) + (sum >> 32);
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        return sum == 0xffff;
+    }
+    return rte_raw_cksum(ip, ihl) == 0xffff;
+}
 
 // Checks the outer headers; returns the reason to drop, or Drop::Count to go on.
 static Drop underlay_ipv4_check(const Snapshot& s, rte_mbuf* m) {
@@ -24,7 +42,7 @@ static Drop underlay_ipv4_check(const Snapshot& s, rte_mbuf* m) {
         total > len - sizeof(rte_ether_hdr))
         return Drop::IpBadHeader;
     if (ip->dst_addr != s.vtep) return Drop::IpNotForUs;
-    if (rte_raw_cksum(ip, ihl) != 0xffff) return Drop::IpBadChecksum;
+    if (!ipv4_checksum_ok(ip, ihl)) return Drop::IpBadChecksum;
     if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
         return Drop::IpFragment;
     if (ip->next_proto_id != IPPROTO_UDP) return Drop::NotVxlan;

@@ -39,6 +39,7 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         k.vni = rte_be_to_cpu_32(vxlan->vx_vni) >> 8;
         rte_memcpy(k.mac, inner->dst_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
         k.zero = 0;
+        k.zero2 = 0;
         keys[n_valid] = &k;
         offsets[n_valid] = static_cast<uint16_t>(offset);
         valid[n_valid++] = m;

@@ -61,7 +61,7 @@ public:
         std::string line = json{{"op", op}, {"params", params}}.dump() + "\n";
         for (size_t sent = 0; sent < line.size();) {
             ssize_t n = send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) throw std::runtime_error(fmt::format("send: {}", std::strerror(errno)));
+            if (n <= 0) break; // refused? the reason may already be waiting to be read
             sent += static_cast<size_t>(n);
         }
         std::string in;
