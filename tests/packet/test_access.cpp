@@ -222,3 +222,27 @@ TEST_CASE("encap with an unresolved next hop: the packet waits on the control th
     CHECK(rte_pktmbuf_pkt_len(m) == 64 + 50);
     rte_pktmbuf_free(m);
 }
+
+TEST_CASE("source check: a port with more endpoints than fit inline uses the hash") {
+    std::string yaml = node1_yaml;
+    std::string extra;
+    for (int i = 10; i < 16; i++) // six more blue endpoints on c1: 7 in all
+        extra += "  - {name: x" + std::to_string(i) + ", network: blue, ip: 10.0.1." +
+                 std::to_string(i) + ", node: node1, port: c1}\n";
+    yaml += extra;
+    Node node(true, yaml.c_str());
+    REQUIRE(node.snapshot->port_sources[c1].overflow);
+    REQUIRE_FALSE(node.snapshot->port_sources[c2].overflow);
+    std::vector<Bytes> frames;
+    for (uint8_t i = 10; i < 16; i++) {
+        uint32_t ip = ipv4(10, 0, 1, i);
+        frames.push_back(udp_frame(n2c1_mac, docker_mac(ip), ip, n2c1_ip, 1, 2));
+    }
+    frames.push_back(udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, 1, 2));
+    frames.push_back(udp_frame(n2c1_mac, mac(2, 9, 9, 9, 9, 9), n1c1_ip, n2c1_ip, 1, 2));
+    frames.push_back(udp_frame(n2c1_mac, n1c3_mac, n1c3_ip, n2c1_ip, 1, 2)); // lives on c2
+    node.from_access(c1, frames);
+    CHECK(node.tx_count(underlay_port) == 7);
+    CHECK(node.dropped(Drop::UnknownSource) == 2);
+    CHECK(node.dropped_total() == 2);
+}
