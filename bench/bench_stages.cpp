@@ -372,6 +372,14 @@ uint64_t drops_total(const dp::LcoreStats& s) {
     return d;
 }
 
+std::string drops_text(const dp::LcoreStats& s) {
+    std::string out;
+    for (size_t d = 0; d < static_cast<size_t>(dp::Drop::Count); d++)
+        if (s.drops[d]) out += fmt::format(" {}={}", dp::drop_names[d], s.drops[d]);
+    if (s.punted) out += fmt::format(" punted={}", s.punted);
+    return out.empty() ? " nothing" : out;
+}
+
 class ScenarioError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -392,6 +400,7 @@ struct Bench {
     dp::Lcore& lc;
     Settings settings;
     uint64_t overhead;
+    uint64_t called = 0; // packets given to the stage, warm-up included (for callgrind)
 
     Result run(const Scenario& sc, const Topology& tp, const dp::Snapshot& s, const SizeSpec& size,
                uint64_t flows) {
@@ -461,6 +470,7 @@ struct Bench {
 #ifdef VXMESH_HAVE_CALLGRIND
             if (settings.callgrind) CALLGRIND_TOGGLE_COLLECT;
 #endif
+            called += n;
             uint32_t out = 0;
             for (uint32_t bits = lc.tx_pending; bits; bits &= bits - 1) {
                 auto p = static_cast<uint16_t>(__builtin_ctz(bits));
@@ -473,7 +483,8 @@ struct Bench {
             }
             lc.tx_pending = 0;
             if (out != n)
-                throw ScenarioError(fmt::format("{} of {} packets came out of the stage (see drops)", out, n));
+                throw ScenarioError(fmt::format("{} of {} packets came out of the stage; counted so far:{}",
+                                                out, n, drops_text(*lc.stats)));
             for (uint16_t i = 0; i < n; i++) {
                 rte_mbuf* m = pkts[i];
                 uint32_t j = b * dp::burst_size + i;
@@ -497,12 +508,8 @@ struct Bench {
 
         const dp::LcoreStats& st = *lc.stats;
         auto check_clean = [&](uint64_t drops0, uint64_t punted0, uint64_t counter0, uint64_t packets) {
-            if (drops_total(st) != drops0 || st.punted != punted0) {
-                std::string why;
-                for (size_t d = 0; d < static_cast<size_t>(dp::Drop::Count); d++)
-                    if (st.drops[d]) why += fmt::format(" {}={}", dp::drop_names[d], st.drops[d]);
-                throw ScenarioError(fmt::format("drops/punts counted:{} punted={}", why, st.punted - punted0));
-            }
+            if (drops_total(st) != drops0 || st.punted != punted0)
+                throw ScenarioError(fmt::format("drops or punts counted:{}", drops_text(st)));
             if (st.*sc.counter - counter0 != packets)
                 throw ScenarioError(fmt::format("stage counter moved by {}, expected {}",
                                                 st.*sc.counter - counter0, packets));
@@ -659,11 +666,12 @@ struct Options {
     std::string peers = "10:100,10k:100k"; // peers:endpoints
     Settings settings;
     bool list = false;
+    unsigned memory_mb = 512;
 };
 
 int run(const Options& o) {
     std::string prefix = fmt::format("bench-{}", getpid());
-    std::vector<std::string> args = {"vxmesh-bench", "--no-huge", "-m", "512", "--no-pci",
+    std::vector<std::string> args = {"vxmesh-bench", "--no-huge", "-m", std::to_string(o.memory_mb), "--no-pci",
                                      "--no-shconf", "--file-prefix", prefix, "--log-level=notice",
                                      "-l", "0"};
     std::vector<char*> argv;
@@ -760,12 +768,8 @@ int run(const Options& o) {
                     }
             }
         }
-        if (st.callgrind) {
-            uint64_t packets = 0;
-            for (const Result& r : results) packets += r.packets;
-            // Calls timed in the runs, plus the two warm-up passes (collected too).
-            fmt::print("callgrind-packets: {}\n", packets);
-        }
+        // Every stage call is collected, warm-up included.
+        if (st.callgrind) fmt::print("callgrind-packets: {}\n", bench.called);
         if (!o.json.empty()) {
             std::string out = fmt::format(
                 "{{\n  \"commit\": \"{}\",\n  \"date\": \"{}\",\n  \"cpu\": \"{}\",\n  \"tsc_hz\": {},\n"
@@ -833,6 +837,7 @@ int main(int argc, char** argv) {
         "stage calls (bursts of 32) per run")(
         "mbufs", po::value(&o.settings.mbufs)->default_value(o.settings.mbufs),
         "mbufs in a burst set (multiple of 128)")(
+        "memory", po::value(&o.memory_mb)->default_value(o.memory_mb), "EAL memory (-m), MB")(
         "callgrind", po::bool_switch(&o.settings.callgrind),
         "collect callgrind costs around the stage calls only (run under valgrind "
         "--collect-atstart=no)")("verbose,v", po::bool_switch(&o.settings.verbose), "more output");

@@ -21,6 +21,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ constexpr std::size_t kMaxNameLength = 63;
 constexpr uint32_t kMaxVni = 16777215;
 constexpr int kMinMtu = 576;
 constexpr int kMaxMtu = 9000;
+constexpr int kEncryptedMtu = 1424;
+constexpr std::size_t kIdLength = 25;
 constexpr int kMinSubnetLength = 8;
 constexpr int kMaxSubnetLength = 30;
 constexpr int kMinUnderlayLength = 8;
@@ -121,30 +124,8 @@ int hex_value(char c) {
     return -1;
 }
 
-// Four decimal octets 0..255 separated by '.', nothing else. No signs, no leading zeros
-// (which some parsers read as octal), no spaces.
-std::optional<Ipv4> parse_ipv4(std::string_view s) {
-    uint32_t value = 0;
-    std::size_t pos = 0;
-    for (int octet = 0; octet < 4; ++octet) {
-        if (octet > 0) {
-            if (pos >= s.size() || s[pos] != '.') return std::nullopt;
-            ++pos;
-        }
-        const std::size_t start = pos;
-        unsigned part = 0;
-        while (pos < s.size() && is_digit(s[pos]) && pos - start < 3) {
-            part = part * 10 + static_cast<unsigned>(s[pos] - '0');
-            ++pos;
-        }
-        const std::size_t digits = pos - start;
-        if (digits == 0 || part > 255) return std::nullopt;
-        if (digits > 1 && s[start] == '0') return std::nullopt;
-        value = (value << 8) | part;
-    }
-    if (pos != s.size()) return std::nullopt;
-    return Ipv4{value};
-}
+using model::parse_ipv4;
+using model::parse_mac;
 
 // "a.b.c.d/len" (or "a.b.c.d" when the prefix is optional). The length is one or two
 // decimal digits; its range is the validator's business.
@@ -166,20 +147,6 @@ std::optional<AddrLen> parse_addr_len(std::string_view s) {
         value = value * 10 + static_cast<unsigned>(c - '0');
     }
     return AddrLen{*ip, static_cast<uint8_t>(value)};
-}
-
-// Six pairs of hex digits separated by ':'.
-std::optional<Mac> parse_mac(std::string_view s) {
-    if (s.size() != 17) return std::nullopt;
-    Mac mac;
-    for (std::size_t i = 0; i < 6; ++i) {
-        const int hi = hex_value(s[i * 3]);
-        const int lo = hex_value(s[i * 3 + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        if (i < 5 && s[i * 3 + 2] != ':') return std::nullopt;
-        mac.bytes[i] = static_cast<uint8_t>(hi * 16 + lo);
-    }
-    return mac;
 }
 
 // Docker's rule: 02:42 followed by the four bytes of the IPv4 address.
@@ -205,6 +172,60 @@ bool valid_name(std::string_view name) {
         if (!ok) return false;
     }
     return true;
+}
+
+// A swarm-style id: 25 characters of 0-9 a-z.
+bool valid_id(std::string_view id) {
+    if (id.size() != kIdLength) return false;
+    for (char c : id) {
+        if (!is_digit(c) && !(c >= 'a' && c <= 'z')) return false;
+    }
+    return true;
+}
+
+bool has_control(std::string_view text) {
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) return true;
+    }
+    return false;
+}
+
+// RFC 3339: YYYY-MM-DDTHH:MM:SS, an optional fraction of 1..9 digits, then Z or +hh:mm /
+// -hh:mm. Upper-case T and Z only; the fields' ranges are checked (a leap second is 60).
+bool valid_rfc3339(std::string_view t) {
+    auto number = [&](std::size_t at, std::size_t digits, int min, int max) {
+        if (at + digits > t.size()) return false;
+        int value = 0;
+        for (std::size_t i = at; i < at + digits; ++i) {
+            if (!is_digit(t[i])) return false;
+            value = value * 10 + (t[i] - '0');
+        }
+        return value >= min && value <= max;
+    };
+    auto at = [&](std::size_t i, char c) { return i < t.size() && t[i] == c; };
+    if (!number(0, 4, 0, 9999) || !at(4, '-') || !number(5, 2, 1, 12) || !at(7, '-') ||
+        !number(8, 2, 1, 31) || !at(10, 'T') || !number(11, 2, 0, 23) || !at(13, ':') ||
+        !number(14, 2, 0, 59) || !at(16, ':') || !number(17, 2, 0, 60)) {
+        return false;
+    }
+    const int year = std::stoi(std::string(t.substr(0, 4)));
+    const int month = std::stoi(std::string(t.substr(5, 2)));
+    const int day = std::stoi(std::string(t.substr(8, 2)));
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    const int days[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (day > days[month - 1]) return false;
+    std::size_t i = 19;
+    if (at(i, '.')) {
+        const std::size_t start = ++i;
+        while (i < t.size() && is_digit(t[i]))
+            ++i;
+        if (i == start || i - start > 9) return false;
+    }
+    if (at(i, 'Z')) return i + 1 == t.size();
+    if (!at(i, '+') && !at(i, '-')) return false;
+    return number(i + 1, 2, 0, 23) && at(i + 3, ':') && number(i + 4, 2, 0, 59) &&
+           i + 6 == t.size();
 }
 
 // Not in 0.0.0.0/8 ("this network"), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or
@@ -347,6 +368,8 @@ private:
     Mac get_mac(const Entry& e, const std::string& path);
     // The items of an optional list (absent or null: none).
     std::vector<YAML::Node> get_list(const std::optional<Entry>& e, const std::string& path);
+    // A mapping of label names to string values.
+    std::map<std::string, std::string> get_labels(const Entry& e, const std::string& path);
 
     void read_node(const Mapping& top, Config& config);
     AccessPort read_port(const YAML::Node& item, const std::string& path);
@@ -552,7 +575,9 @@ AccessPort Reader::read_port(const YAML::Node& item, const std::string& path) {
 }
 
 Network Reader::read_network(const YAML::Node& item, const std::string& path) {
-    const Mapping m(*this, item, path, {"name", "vni", "subnet", "gateway", "mtu"});
+    const Mapping m(*this, item, path,
+                    {"name", "vni", "subnet", "gateway", "mtu", "ip_range", "id", "created",
+                     "internal", "attachable", "ingress", "encrypted", "labels"});
     Network net;
     net.origin = origin(item);
     net.name = get_string(m.required("name"), path + ".name");
@@ -566,10 +591,48 @@ Network Reader::read_network(const YAML::Node& item, const std::string& path) {
         // those the default is meaningless anyway.
         net.gateway = Ipv4{network_of(net.subnet.address, net.subnet.length) + 1};
     }
+    if (auto e = m.optional("encrypted")) net.encrypted = get_bool(*e, path + ".encrypted");
     if (auto e = m.optional("mtu")) {
         net.mtu = static_cast<uint16_t>(get_integer(*e, path + ".mtu", kMinMtu, kMaxMtu));
+    } else if (net.encrypted) {
+        net.mtu = kEncryptedMtu; // Docker's overlay driver leaves room for ESP
     }
+    if (auto e = m.optional("ip_range")) {
+        const AddrLen range = get_addr_len(*e, path + ".ip_range", true);
+        net.ip_range = Ipv4Prefix{range.address, *range.length};
+    }
+    if (auto e = m.optional("id")) net.id = get_string(*e, path + ".id");
+    if (auto e = m.optional("created")) net.created = get_string(*e, path + ".created");
+    if (auto e = m.optional("internal")) net.internal = get_bool(*e, path + ".internal");
+    if (auto e = m.optional("attachable")) net.attachable = get_bool(*e, path + ".attachable");
+    if (auto e = m.optional("ingress")) net.ingress = get_bool(*e, path + ".ingress");
+    if (auto e = m.optional("labels")) net.labels = get_labels(*e, path + ".labels");
     return net;
+}
+
+std::map<std::string, std::string> Reader::get_labels(const Entry& e, const std::string& path) {
+    record(path, origin(e));
+    if (!e.value.IsMap()) fail(origin(e), path, "expected a mapping, got " + describe(e.value));
+    std::map<std::string, std::string> labels;
+    std::map<std::string, int> lines;
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+        const YAML::Node key = it->first;
+        if (!key.IsScalar()) fail(key, path, "expected a label name, got " + describe(key));
+        const std::string& name = key.Scalar();
+        if (auto seen = lines.find(name); seen != lines.end()) {
+            fail(key, path,
+                 fmt::format("duplicate label {} (first at line {})", quote(name), seen->second));
+        }
+        lines[name] = origin(key).line;
+        const std::string value_path = path + "." + name;
+        record(value_path, it->second.IsNull() ? origin(key) : origin(it->second));
+        if (!it->second.IsScalar()) {
+            fail(it->second.IsNull() ? origin(key) : origin(it->second), value_path,
+                 "expected a string, got " + describe(it->second));
+        }
+        labels[name] = it->second.Scalar();
+    }
+    return labels;
 }
 
 Peer Reader::read_peer(const YAML::Node& item, const std::string& path) {
@@ -682,13 +745,15 @@ private:
     }
 
     // list[i].name must not repeat an earlier entry's.
+    // Checked in list order, so the index kept for a name is its first occurrence; maps
+    // keep validation linear (a configuration may hold 100k endpoints).
     template <typename List>
-    void check_unique_name(const List& list, std::size_t i, const char* list_name) const {
-        for (std::size_t j = 0; j < i; ++j) {
-            if (list[j].name == list[i].name) {
-                fail(list[i].origin, index_path(list_name, i) + ".name",
-                     fmt::format("{} duplicates {}[{}].name", quote(list[i].name), list_name, j));
-            }
+    void check_unique_name(const List& list, std::size_t i, const char* list_name) {
+        auto [it, added] = first_name_[list_name].try_emplace(list[i].name, i);
+        if (!added) {
+            fail(list[i].origin, index_path(list_name, i) + ".name",
+                 fmt::format("{} duplicates {}[{}].name", quote(list[i].name), list_name,
+                             it->second));
         }
     }
 
@@ -841,6 +906,71 @@ private:
             fail(o, path + ".mtu",
                  fmt::format("{} is out of range {}..{}", net.mtu, kMinMtu, kMaxMtu));
         }
+
+        if (net.ip_range) {
+            const std::string range_path = path + ".ip_range";
+            const Ipv4Prefix& r = *net.ip_range;
+            if (r.length > 32) {
+                fail(o, range_path,
+                     fmt::format("prefix length {} is out of range {}..32", r.length, s.length));
+            }
+            if (network_of(r.address, r.length) != r.address.value) {
+                fail(o, range_path,
+                     fmt::format("{} has host bits set (did you mean {}?)", format_prefix(r),
+                                 format_prefix(Ipv4{network_of(r.address, r.length)}, r.length)));
+            }
+            if (r.length < s.length && network_of(s.address, r.length) == r.address.value) {
+                fail(
+                    o, range_path,
+                    fmt::format("{} is larger than subnet {}", format_prefix(r), format_prefix(s)));
+            }
+            if (r.length < s.length || !s.contains(r.address)) {
+                fail(o, range_path,
+                     fmt::format("{} is outside subnet {}", format_prefix(r), format_prefix(s)));
+            }
+        }
+
+        if (!net.id.empty()) {
+            const std::string id_path = path + ".id";
+            if (!valid_id(net.id)) {
+                fail(o, id_path,
+                     fmt::format("{} is not a network id ({} characters of 0-9 a-z)", quote(net.id),
+                                 kIdLength));
+            }
+            for (std::size_t j = 0; j < i; ++j) {
+                if (config_.networks[j].id == net.id) {
+                    fail(o, id_path,
+                         fmt::format("{} duplicates networks[{}].id", quote(net.id), j));
+                }
+            }
+        }
+        if (!net.created.empty() && !valid_rfc3339(net.created)) {
+            fail(o, path + ".created",
+                 fmt::format("{} is not an RFC 3339 time (like 2024-05-01T12:00:00.123456789Z)",
+                             quote(net.created)));
+        }
+        if (net.ingress) {
+            for (std::size_t j = 0; j < i; ++j) {
+                if (config_.networks[j].ingress) {
+                    fail(o, path + ".ingress",
+                         fmt::format("networks[{}] {} is already the ingress network (there can "
+                                     "be only one)",
+                                     j, quote(config_.networks[j].name)));
+                }
+            }
+        }
+        for (const auto& [key, value] : net.labels) {
+            const std::string label_path = path + ".labels." + key;
+            if (key.empty()) fail(o, path + ".labels", "empty label name");
+            if (has_control(key) || key.find('=') != std::string::npos) {
+                fail(o, path + ".labels",
+                     fmt::format("label name {} contains '=' or a control character", quote(key)));
+            }
+            if (has_control(value)) {
+                fail(o, label_path,
+                     fmt::format("label value {} contains a control character", quote(value)));
+            }
+        }
     }
 
     void check_peer(std::size_t i) {
@@ -863,11 +993,9 @@ private:
                  fmt::format("{} is this node's own address (node.data_path_addr)",
                              format_ipv4(p.address)));
         }
-        for (std::size_t j = 0; j < i; ++j) {
-            if (config_.peers[j].address == p.address) {
-                fail(o, addr_path,
-                     fmt::format("{} duplicates peers[{}].address", format_ipv4(p.address), j));
-            }
+        if (auto [it, added] = first_peer_address_.try_emplace(p.address.value, i); !added) {
+            fail(o, addr_path,
+                 fmt::format("{} duplicates peers[{}].address", format_ipv4(p.address), it->second));
         }
         const bool on_link =
             network_of(p.address, n.prefix_length) == network_of(n.data_path_addr, n.prefix_length);
@@ -889,10 +1017,11 @@ private:
         check_name(o, path + ".name", ep.name);
         check_unique_name(config_.endpoints, i, "endpoints");
 
-        const Network* net = nullptr;
-        for (const Network& candidate : config_.networks) {
-            if (candidate.name == ep.network) net = &candidate;
-        }
+        if (networks_by_name_.empty())
+            for (const Network& candidate : config_.networks)
+                networks_by_name_.emplace(candidate.name, &candidate);
+        auto found_net = networks_by_name_.find(ep.network);
+        const Network* net = found_net == networks_by_name_.end() ? nullptr : found_net->second;
         if (net == nullptr) {
             fail(o, path + ".network", fmt::format("unknown network {}", quote(ep.network)));
         }
@@ -909,26 +1038,18 @@ private:
             fail(o, ip_path, fmt::format("{} is the gateway of network {}", ip, quote(net->name)));
         }
 
-        for (std::size_t j = 0; j < i; ++j) {
-            const Endpoint& other = config_.endpoints[j];
-            if (other.network != ep.network) continue;
-            if (other.ip == ep.ip) {
-                fail(o, ip_path,
-                     fmt::format("{} duplicates endpoints[{}].ip in network {}", ip, j,
-                                 quote(net->name)));
-            }
+        if (auto [it, added] = first_ip_.try_emplace({ep.network, ep.ip.value}, i); !added) {
+            fail(o, ip_path,
+                 fmt::format("{} duplicates endpoints[{}].ip in network {}", ip, it->second,
+                             quote(net->name)));
         }
 
         const std::string mac_path = path + ".mac";
         check_mac(o, mac_path, ep.mac);
-        for (std::size_t j = 0; j < i; ++j) {
-            const Endpoint& other = config_.endpoints[j];
-            if (other.network != ep.network) continue;
-            if (other.mac == ep.mac) {
-                fail(o, mac_path,
-                     fmt::format("{} duplicates endpoints[{}].mac in network {}",
-                                 format_mac(ep.mac), j, quote(net->name)));
-            }
+        if (auto [it, added] = first_mac_.try_emplace({ep.network, mac_key(ep.mac)}, i); !added) {
+            fail(o, mac_path,
+                 fmt::format("{} duplicates endpoints[{}].mac in network {}", format_mac(ep.mac),
+                             it->second, quote(net->name)));
         }
 
         const std::string port_path = path + ".port";
@@ -937,25 +1058,19 @@ private:
                 fail(o, path,
                      "missing required field 'port' (required for an endpoint on this node)");
             }
-            bool found = false;
-            for (const AccessPort& p : config_.ports)
-                found = found || p.name == ep.port;
-            if (!found) fail(o, port_path, fmt::format("unknown port {}", quote(ep.port)));
+            if (!first_name_["ports"].count(ep.port))
+                fail(o, port_path, fmt::format("unknown port {}", quote(ep.port)));
             // The dataplane tells a port's endpoints apart by source MAC alone, whatever
             // their network.
-            for (std::size_t j = 0; j < i; ++j) {
-                const Endpoint& other = config_.endpoints[j];
-                if (other.node == ep.node && other.port == ep.port && other.mac == ep.mac) {
-                    fail(o, mac_path,
-                         fmt::format("{} duplicates endpoints[{}].mac on port {}",
-                                     format_mac(ep.mac), j, quote(ep.port)));
-                }
+            if (auto [it, added] = first_port_mac_.try_emplace({ep.port, mac_key(ep.mac)}, i);
+                !added) {
+                fail(o, mac_path,
+                     fmt::format("{} duplicates endpoints[{}].mac on port {}", format_mac(ep.mac),
+                                 it->second, quote(ep.port)));
             }
         } else {
-            bool found = false;
-            for (const Peer& p : config_.peers)
-                found = found || p.name == ep.node;
-            if (!found) fail(o, path + ".node", fmt::format("unknown node {}", quote(ep.node)));
+            if (!first_name_["peers"].count(ep.node))
+                fail(o, path + ".node", fmt::format("unknown node {}", quote(ep.node)));
             if (!ep.port.empty()) {
                 fail(o, port_path,
                      fmt::format("not allowed on a remote endpoint (node {} is a peer)",
@@ -964,8 +1079,27 @@ private:
         }
     }
 
+    static uint64_t mac_key(const model::Mac& mac) {
+        uint64_t v = 0;
+        for (uint8_t b : mac.bytes) v = v << 8 | b;
+        return v;
+    }
+    struct PairHash {
+        template <typename A, typename B>
+        std::size_t operator()(const std::pair<A, B>& p) const {
+            return std::hash<A>{}(p.first) * 31 + std::hash<B>{}(p.second);
+        }
+    };
+
     const Config& config_;
     const FieldOrigins* origins_;
+    // First occurrences, filled as the lists are checked in order.
+    std::map<std::string, std::unordered_map<std::string, std::size_t>> first_name_;
+    std::unordered_map<uint32_t, std::size_t> first_peer_address_;
+    std::unordered_map<std::string, const Network*> networks_by_name_;
+    std::unordered_map<std::pair<std::string, uint32_t>, std::size_t, PairHash> first_ip_;
+    std::unordered_map<std::pair<std::string, uint64_t>, std::size_t, PairHash> first_mac_;
+    std::unordered_map<std::pair<std::string, uint64_t>, std::size_t, PairHash> first_port_mac_;
     std::string underlay_id_;
 };
 
@@ -998,6 +1132,20 @@ model::Config load_config_file(const std::string& path) {
 
 void validate_config(const model::Config& config) {
     Validator(config, nullptr).run();
+}
+
+std::string name_error(std::string_view name) {
+    if (valid_name(name)) return {};
+    return fmt::format("{} is not a valid name (1..{} of A-Z a-z 0-9 _ . -)", quote(name),
+                       kMaxNameLength);
+}
+
+bool is_network_id(std::string_view id) {
+    return valid_id(id);
+}
+
+bool is_rfc3339(std::string_view time) {
+    return valid_rfc3339(time);
 }
 
 } // namespace vxmesh::control

@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace vxmesh::control {
 
@@ -26,5 +27,12 @@ model::Config load_config_string(const std::string& text, const std::string& sou
 // Cross-object checks (names unique, references resolve, addresses inside subnets,
 // no duplicate VNI/IP/MAC...). Throws ConfigError naming the offending object's origin.
 void validate_config(const model::Config& config);
+
+// The loader's rules for single values, for callers that build objects from other input
+// (the control protocol): the reason a name is rejected ("" when it is valid), as in
+// "PATH: REASON"; a network id (25 characters of 0-9 a-z); an RFC 3339 time.
+std::string name_error(std::string_view name);
+bool is_network_id(std::string_view id);
+bool is_rfc3339(std::string_view time);
 
 } // namespace vxmesh::control

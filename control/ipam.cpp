@@ -604,14 +604,18 @@ void Ipam::from_json(std::string_view text, const std::string& source) {
 }
 
 void Ipam::save(const std::string& path) const {
-    const std::string text = to_json();
+    write_file_atomically(path, to_json(), "IPAM state");
+}
+
+void write_file_atomically(const std::string& path, const std::string& text,
+                           std::string_view what) {
     const std::string tmp = path + ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    auto failed = [&](const char* what, const std::string& file) {
+    auto failed = [&](const char* step, const std::string& file) {
         const std::string why = errno_text();
         if (fd >= 0) ::close(fd);
         ::unlink(tmp.c_str());
-        throw IpamError(fmt::format("cannot save IPAM state {}: {} {}: {}", path, what, file, why));
+        throw IpamError(fmt::format("cannot save {} {}: {} {}: {}", what, path, step, file, why));
     };
     if (fd < 0) failed("create", tmp);
     for (std::size_t done = 0; done < text.size();) {
@@ -637,7 +641,7 @@ void Ipam::save(const std::string& path) const {
     if (dfd < 0 || ::fsync(dfd) != 0) {
         const std::string why = errno_text();
         if (dfd >= 0) ::close(dfd);
-        throw IpamError(fmt::format("cannot save IPAM state {}: fsync {}: {}", path, dir, why));
+        throw IpamError(fmt::format("cannot save {} {}: fsync {}: {}", what, path, dir, why));
     }
     ::close(dfd);
 }

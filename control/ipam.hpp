@@ -170,6 +170,11 @@ private:
     uint64_t vni_cursor_ = 0;
 };
 
+// Writes `text` to `path` atomically, as Ipam::save does: a temporary file PATH.tmp,
+// fsync, rename over PATH, fsync of the directory. Throws IpamError
+// "cannot save WHAT PATH: STEP FILE: REASON".
+void write_file_atomically(const std::string& path, const std::string& text, std::string_view what);
+
 // A task's MAC: 02:42 followed by its IPv4 address (libnetwork's GenerateMACFromIP).
 model::Mac mac_for_address(model::Ipv4 address);
 

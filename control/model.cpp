@@ -22,3 +22,75 @@ std::string format_mac(const Mac& mac) {
 }
 
 } // namespace vxmesh::model
+
+namespace vxmesh::model {
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+} // namespace
+
+// Four decimal octets 0..255 separated by '.', nothing else. No signs, no leading zeros
+// (which some parsers read as octal), no spaces.
+std::optional<Ipv4> parse_ipv4(std::string_view s) {
+    uint32_t value = 0;
+    std::size_t pos = 0;
+    for (int octet = 0; octet < 4; ++octet) {
+        if (octet > 0) {
+            if (pos >= s.size() || s[pos] != '.') return std::nullopt;
+            ++pos;
+        }
+        const std::size_t start = pos;
+        unsigned part = 0;
+        while (pos < s.size() && is_digit(s[pos]) && pos - start < 3) {
+            part = part * 10 + static_cast<unsigned>(s[pos] - '0');
+            ++pos;
+        }
+        const std::size_t digits = pos - start;
+        if (digits == 0 || part > 255) return std::nullopt;
+        if (digits > 1 && s[start] == '0') return std::nullopt;
+        value = (value << 8) | part;
+    }
+    if (pos != s.size()) return std::nullopt;
+    return Ipv4{value};
+}
+
+std::optional<Ipv4Prefix> parse_prefix(std::string_view s) {
+    const auto slash = s.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    const auto ip = parse_ipv4(s.substr(0, slash));
+    const std::string_view len = s.substr(slash + 1);
+    if (!ip || len.empty() || len.size() > 2 || (len.size() == 2 && len[0] == '0'))
+        return std::nullopt;
+    unsigned value = 0;
+    for (char c : len) {
+        if (!is_digit(c)) return std::nullopt;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value > 32) return std::nullopt;
+    return Ipv4Prefix{*ip, static_cast<uint8_t>(value)};
+}
+
+// Six pairs of hex digits separated by ':'.
+std::optional<Mac> parse_mac(std::string_view s) {
+    if (s.size() != 17) return std::nullopt;
+    Mac mac;
+    for (std::size_t i = 0; i < 6; ++i) {
+        const int hi = hex_value(s[i * 3]);
+        const int lo = hex_value(s[i * 3 + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        if (i < 5 && s[i * 3 + 2] != ':') return std::nullopt;
+        mac.bytes[i] = static_cast<uint8_t>(hi * 16 + lo);
+    }
+    return mac;
+}
+
+} // namespace vxmesh::model

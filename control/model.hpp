@@ -7,8 +7,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vxmesh::model {
@@ -68,7 +70,20 @@ struct Network {
     uint32_t vni = 0;
     Ipv4Prefix subnet;
     Ipv4 gateway;     // default: first host address of the subnet
-    uint16_t mtu = 1450;
+    uint16_t mtu = 1450;  // default: 1450, or 1424 when encrypted
+    // Where IPAM hands out addresses to endpoints attached without one; default: the
+    // whole subnet.
+    std::optional<Ipv4Prefix> ip_range;
+    // What docker network inspect shows. `id` (25 characters of 0-9 a-z, as swarm's) and
+    // `created` (RFC 3339, UTC, nanoseconds) are assigned by the control plane when a
+    // network has none (control/network_state.hpp).
+    std::string id;
+    std::string created;
+    bool internal = false;
+    bool attachable = false;
+    bool ingress = false;   // at most one network
+    bool encrypted = false; // recorded and shown only: vxmesh does not encrypt
+    std::map<std::string, std::string> labels;
     Origin origin;
 };
 
@@ -93,6 +108,13 @@ std::string format_ipv4(Ipv4 ip);
 std::string format_prefix(Ipv4 ip, unsigned length);
 std::string format_prefix(const Ipv4Prefix& p);
 std::string format_mac(const Mac& mac);
+
+// Strict parsers for those forms: four decimal octets without leading zeros, signs or
+// spaces; "a.b.c.d/len" with len 0..32; six hex pairs separated by ':'. nullopt when
+// the text is anything else.
+std::optional<Ipv4> parse_ipv4(std::string_view text);
+std::optional<Ipv4Prefix> parse_prefix(std::string_view text);
+std::optional<Mac> parse_mac(std::string_view text);
 
 struct Config {
     Node node;

@@ -5,11 +5,20 @@ namespace vxmesh::control {
 using nlohmann::json;
 
 json network_to_json(const model::Network& n) {
-    return {{"name", n.name},
-            {"vni", n.vni},
-            {"subnet", model::format_prefix(n.subnet)},
-            {"gateway", model::format_ipv4(n.gateway)},
-            {"mtu", n.mtu}};
+    json j = {{"name", n.name},
+              {"vni", n.vni},
+              {"subnet", model::format_prefix(n.subnet)},
+              {"gateway", model::format_ipv4(n.gateway)},
+              {"mtu", n.mtu}};
+    if (n.ip_range) j["ip_range"] = model::format_prefix(*n.ip_range);
+    if (!n.id.empty()) j["id"] = n.id;
+    if (!n.created.empty()) j["created"] = n.created;
+    j["internal"] = n.internal;
+    j["attachable"] = n.attachable;
+    j["ingress"] = n.ingress;
+    j["encrypted"] = n.encrypted;
+    j["labels"] = n.labels; // an object, {} when there are none
+    return j;
 }
 
 json peer_to_json(const model::Peer& p) {

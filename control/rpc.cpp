@@ -1,12 +1,15 @@
 #include "control/rpc.hpp"
 
 #include "control/config_load.hpp"
+#include "control/ipam.hpp"
 #include "control/model_json.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <regex>
+#include <set>
 
 namespace vxmesh::control {
 
@@ -83,7 +86,44 @@ std::vector<std::string> users_of(const json& doc, const std::string& kind, cons
     return users;
 }
 
-model::Config apply_patch(const model::Config& current, const json& params) {
+// Loads a patched document; a loader error is reported at the operation that brought the
+// offending object in, where one did (`touched`: (kind, name) -> op index).
+model::Config load_patched(const json& doc,
+                           const std::map<std::pair<std::string, std::string>, size_t>& touched) {
+    try {
+        return load_config_string(doc.dump(), "patch");
+    } catch (const ConfigError& e) {
+        LoaderMessage m = split_loader_message(e.what());
+        static const std::regex object_path(R"(^([a-z]+)s\[(\d+)\](.*)$)");
+        std::smatch match;
+        if (std::regex_match(m.path, match, object_path)) {
+            std::string kind = match[1];
+            const json& list = doc[plural(kind)];
+            size_t index = std::stoul(match[2]);
+            if (index < list.size()) {
+                auto it = touched.find({kind, list[index].value("name", "")});
+                if (it != touched.end()) {
+                    std::string path = fmt::format("ops[{}].object{}", it->second, match[3].str());
+                    throw RequestError{fmt::format("{}: {}", path, m.reason), path};
+                }
+            }
+        }
+        std::string path = m.path;
+        throw RequestError{path.empty() ? m.reason : fmt::format("{}: {}", path, m.reason), path};
+    }
+}
+
+struct Patched {
+    model::Config config;
+    Ipam work;      // IPAM with the addresses allocated for the patch
+    json allocated; // [{name, network, ip, mac}] of the endpoints given an address
+};
+
+bool lacks_ip(const json& endpoint) {
+    return !endpoint.contains("ip") || endpoint["ip"].is_null();
+}
+
+Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& params) {
     if (!params.contains("ops") || !params["ops"].is_array())
         throw RequestError{"ops: must be a list of operations", "ops"};
     json doc = config_to_json(current);
@@ -139,28 +179,265 @@ model::Config apply_patch(const model::Config& current, const json& params) {
         }
         touched[{kind, name}] = i;
     }
-    try {
-        return load_config_string(doc.dump(), "patch");
-    } catch (const ConfigError& e) {
-        // Point at the operation that brought the offending object in, where one did.
-        LoaderMessage m = split_loader_message(e.what());
-        static const std::regex object_path(R"(^([a-z]+)s\[(\d+)\](.*)$)");
-        std::smatch match;
-        if (std::regex_match(m.path, match, object_path)) {
-            std::string kind = match[1];
-            const json& list = doc[plural(kind)];
-            size_t index = std::stoul(match[2]);
-            if (index < list.size()) {
-                auto it = touched.find({kind, list[index].value("name", "")});
-                if (it != touched.end()) {
-                    std::string path = fmt::format("ops[{}].object{}", it->second, match[3].str());
-                    throw RequestError{fmt::format("{}: {}", path, m.reason), path};
-                }
-            }
+
+    // Endpoints without an address get the next one of their network from IPAM, serially
+    // in the order they were added, once the rest of the patch is known to be valid.
+    Ipam work = ipam;
+    json allocated = json::array();
+    std::vector<size_t> pending;
+    json& endpoints = doc["endpoints"];
+    for (size_t i = 0; i < endpoints.size(); i++)
+        if (lacks_ip(endpoints[i])) pending.push_back(i);
+    if (!pending.empty()) {
+        json rest = doc;
+        for (auto it = pending.rbegin(); it != pending.rend(); ++it)
+            rest["endpoints"].erase(*it);
+        const model::Config without = load_patched(rest, touched);
+        try {
+            reconcile(work, without);
+        } catch (const IpamError& e) {
+            throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
         }
-        std::string path = m.path;
+        for (size_t index : pending) {
+            json& e = endpoints[index];
+            const std::string name = e["name"];
+            auto op = touched.find({"endpoint", name});
+            const std::string at = op != touched.end() ? fmt::format("ops[{}].object", op->second)
+                                                       : fmt::format("endpoints[{}]", index);
+            if (!e.contains("network") || !e["network"].is_string())
+                throw RequestError{at + ": missing required field 'network'", at};
+            const std::string network = e["network"];
+            bool known = false;
+            for (const auto& n : without.networks) known = known || n.name == network;
+            if (!known)
+                throw RequestError{fmt::format("{}.network: unknown network '{}'", at, network),
+                                   at + ".network"};
+            try {
+                e["ip"] = model::format_ipv4(work.allocate_address(network, name));
+            } catch (const IpamError& error) {
+                throw RequestError{fmt::format("{}.ip: {}", at, error.what()), at + ".ip"};
+            }
+            allocated.push_back({{"name", name}, {"network", network}, {"ip", e["ip"]}});
+        }
+    }
+    model::Config next = load_patched(doc, touched);
+    for (json& a : allocated)
+        for (const auto& e : next.endpoints)
+            if (e.name == a["name"]) a["mac"] = model::format_mac(e.mac);
+    return {std::move(next), std::move(work), std::move(allocated)};
+}
+
+json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam work,
+           bool dry_run);
+
+// ---------------------------------------------------------------------------------------
+// network_create: docker network create --driver overlay, with IPAM.
+
+const std::string kVxlanPath = fmt::format("options.{}", kVxlanIdListOption);
+const std::string kMtuPath = fmt::format("options.{}", kMtuOption);
+
+const json* param(const json& params, const char* key) {
+    auto it = params.find(key);
+    return it == params.end() || it->is_null() ? nullptr : &*it;
+}
+
+bool bool_param(const json& params, const char* key) {
+    const json* v = param(params, key);
+    if (v == nullptr) return false;
+    if (!v->is_boolean()) throw RequestError{fmt::format("{}: expected true or false", key), key};
+    return v->get<bool>();
+}
+
+// A list of strings; a single string is taken as a list of one.
+std::vector<std::string> string_list(const json& params, const char* key) {
+    const json* v = param(params, key);
+    if (v == nullptr) return {};
+    if (v->is_string()) return {v->get<std::string>()};
+    if (!v->is_array()) throw RequestError{fmt::format("{}: expected a list of strings", key), key};
+    std::vector<std::string> out;
+    for (size_t i = 0; i < v->size(); i++) {
+        if (!(*v)[i].is_string()) {
+            std::string at = fmt::format("{}[{}]", key, i);
+            throw RequestError{at + ": expected a string", at};
+        }
+        out.push_back((*v)[i]);
+    }
+    return out;
+}
+
+std::map<std::string, std::string> string_map(const json& params, const char* key) {
+    const json* v = param(params, key);
+    if (v == nullptr) return {};
+    if (!v->is_object())
+        throw RequestError{fmt::format("{}: expected an object of strings", key), key};
+    std::map<std::string, std::string> out;
+    for (const auto& [k, value] : v->items()) {
+        if (!value.is_string()) {
+            std::string at = fmt::format("{}.{}", key, k);
+            throw RequestError{at + ": expected a string", at};
+        }
+        out[k] = value.get<std::string>();
+    }
+    return out;
+}
+
+// The request field an IPAM complaint is about ("network NAME: REASON").
+std::string ipam_error_path(const std::string& message) {
+    std::string reason = message;
+    if (auto colon = reason.find(": "); reason.starts_with("network ") && colon != std::string::npos)
+        reason = reason.substr(colon + 2);
+    auto has = [&](const char* word) { return reason.find(word) != std::string::npos; };
+    if (reason.starts_with("ingress")) return "ingress";
+    if (reason.starts_with("every ip-range")) return "subnet";
+    if (has("ip-range")) return "ip_range";
+    if (has("gateway")) return "gateway";
+    if (has("VNI") || has("vxlanid_list")) return kVxlanPath;
+    if (reason.starts_with("subnet") || reason.starts_with("address pools")) return "subnet";
+    return "";
+}
+
+// The request field for a loader path of the new network ("networks[N].FIELD...").
+std::string create_path(const std::string& loader_path) {
+    static const std::regex network_field(R"(^networks\[\d+\]\.?(.*)$)");
+    std::smatch m;
+    if (!std::regex_match(loader_path, m, network_field)) return loader_path;
+    const std::string field = m[1];
+    if (field == "vni") return kVxlanPath;
+    if (field == "mtu") return kMtuPath;
+    if (field == "subnet" || field == "gateway" || field == "ip_range") return field + "[0]";
+    return field;
+}
+
+json network_create(ControlPlane& plane, NetworkState& state, const json& params) {
+    static const std::set<std::string> known = {"name",     "driver",     "subnet",  "gateway",
+                                                "ip_range", "internal",   "attachable",
+                                                "ingress",  "options",    "labels",  "dry_run"};
+    for (const auto& [key, value] : params.items()) {
+        if (!known.count(key)) throw RequestError{fmt::format("{}: unknown field", key), key};
+    }
+    const json* name_param = param(params, "name");
+    if (name_param == nullptr) throw RequestError{"missing field 'name'", "name"};
+    if (!name_param->is_string()) throw RequestError{"name: expected a string", "name"};
+    const std::string name = *name_param;
+    if (std::string why = name_error(name); !why.empty())
+        throw RequestError{"name: " + why, "name"};
+    const model::Config& current = plane.config();
+    for (const auto& n : current.networks) {
+        if (n.name == name)
+            throw RequestError{fmt::format("name: network with name {} already exists", name),
+                               "name"};
+    }
+    if (const json* driver = param(params, "driver")) {
+        if (!driver->is_string() || *driver != "overlay")
+            throw RequestError{fmt::format("driver: only the overlay driver is supported, not {}",
+                                           driver->dump()),
+                               "driver"};
+    }
+
+    NetworkRequest request;
+    request.name = name;
+    request.ingress = bool_param(params, "ingress");
+    const auto subnets = string_list(params, "subnet");
+    for (size_t i = 0; i < subnets.size(); i++) {
+        std::string at = fmt::format("subnet[{}]", i);
+        auto p = model::parse_prefix(subnets[i]);
+        if (!p)
+            throw RequestError{fmt::format("{}: '{}' is not a valid IPv4 prefix (a.b.c.d/len)", at,
+                                           subnets[i]),
+                               at};
+        if (i > 0)
+            throw RequestError{at + ": a vxmesh network has a single subnet", at};
+        request.subnets.push_back(*p);
+    }
+    const auto ranges = string_list(params, "ip_range");
+    for (size_t i = 0; i < ranges.size(); i++) {
+        std::string at = fmt::format("ip_range[{}]", i);
+        auto p = model::parse_prefix(ranges[i]);
+        if (!p)
+            throw RequestError{fmt::format("{}: '{}' is not a valid IPv4 prefix (a.b.c.d/len)", at,
+                                           ranges[i]),
+                               at};
+        request.ip_ranges.push_back(*p);
+    }
+    const auto gateways = string_list(params, "gateway");
+    for (size_t i = 0; i < gateways.size(); i++) {
+        std::string at = fmt::format("gateway[{}]", i);
+        auto ip = model::parse_ipv4(gateways[i]);
+        if (!ip)
+            throw RequestError{
+                fmt::format("{}: '{}' is not a valid IPv4 address", at, gateways[i]), at};
+        request.gateways.push_back(*ip);
+    }
+
+    const auto options = string_map(params, "options");
+    for (const auto& [key, value] : options) {
+        if (key != kMtuOption && key != kEncryptedOption && key != kVxlanIdListOption) {
+            std::string at = "options." + key;
+            throw RequestError{fmt::format("{}: unknown driver option (known: {}, {}, {})", at,
+                                           kMtuOption, kVxlanIdListOption, kEncryptedOption),
+                               at};
+        }
+    }
+    if (auto it = options.find(std::string(kVxlanIdListOption)); it != options.end()) {
+        try {
+            request.vnis = parse_vxlanid_list(it->second);
+        } catch (const IpamError& e) {
+            std::string why = e.what();
+            if (why.starts_with("vxlanid_list: ")) why = why.substr(14);
+            throw RequestError{fmt::format("{}: {}", kVxlanPath, why), kVxlanPath};
+        }
+    }
+    uint16_t mtu = 0;
+    try {
+        mtu = resolve_mtu(options);
+    } catch (const IpamError& e) {
+        throw RequestError{fmt::format("options.{}", e.what()), kMtuPath};
+    }
+
+    Ipam work = state.ipam();
+    NetworkInfo info;
+    try {
+        info = work.create_network(request);
+    } catch (const IpamError& e) {
+        std::string path = ipam_error_path(e.what());
+        throw RequestError{path.empty() ? e.what() : fmt::format("{}: {}", path, e.what()), path};
+    }
+
+    model::Network net;
+    net.name = name;
+    net.vni = info.subnets[0].vni;
+    net.subnet = info.subnets[0].subnet;
+    net.gateway = info.subnets[0].gateway;
+    net.ip_range = info.subnets[0].ip_range;
+    net.mtu = mtu;
+    net.encrypted = options.count(std::string(kEncryptedOption)) != 0;
+    net.internal = bool_param(params, "internal");
+    net.attachable = bool_param(params, "attachable");
+    net.ingress = request.ingress;
+    net.labels = string_map(params, "labels");
+    net.id = state.new_id();
+    net.created = state.now();
+
+    json doc = config_to_json(current);
+    doc["networks"].push_back(network_to_json(net));
+    model::Config next;
+    try {
+        next = load_config_string(doc.dump(), "network_create");
+    } catch (const ConfigError& e) {
+        LoaderMessage m = split_loader_message(e.what());
+        std::string path = create_path(m.path);
         throw RequestError{path.empty() ? m.reason : fmt::format("{}: {}", path, m.reason), path};
     }
+    json result = update(plane, state, std::move(next), std::move(work),
+                         bool_param(params, "dry_run"));
+    result["network"] = network_to_json(net);
+    if (net.encrypted) {
+        result["warnings"].push_back(fmt::format(
+            "network {}: vxmesh does not encrypt yet; its VXLAN traffic is sent in the clear "
+            "(the encrypted option only lowers the MTU to {} and shows in inspect)",
+            name, net.mtu));
+    }
+    return result;
 }
 
 template <typename T, typename ToJson>
@@ -193,10 +470,19 @@ json reply_error(const json& id, const std::string& message, const std::string& 
     return r;
 }
 
-json apply_and_report(ControlPlane& plane, const model::Config& next, bool dry_run) {
+json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam work,
+           bool dry_run) {
+    state.assign_identity(next, plane.config());
     json changes = config_diff(plane.config(), next);
-    if (!dry_run) plane.apply(next);
-    return {{"generation", plane.generation()}, {"dry_run", dry_run}, {"changes", changes}};
+    std::vector<std::string> warnings;
+    try {
+        warnings = state.commit(plane, next, std::move(work), dry_run);
+    } catch (const IpamError& e) {
+        throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
+    }
+    json result = {{"generation", plane.generation()}, {"dry_run", dry_run}, {"changes", changes}};
+    if (!warnings.empty()) result["warnings"] = warnings;
+    return result;
 }
 
 } // namespace
@@ -212,7 +498,7 @@ json config_diff(const model::Config& from, const model::Config& to) {
     return out;
 }
 
-json handle_request(ControlPlane& plane, const std::string& line) {
+json handle_request(ControlPlane& plane, NetworkState& state, const std::string& line) {
     json request, id;
     try {
         request = json::parse(line);
@@ -222,21 +508,36 @@ json handle_request(ControlPlane& plane, const std::string& line) {
     if (!request.is_object()) return reply_error(nullptr, "request must be a JSON object", "");
     if (request.contains("id")) id = request["id"];
     if (!request.contains("op") || !request["op"].is_string())
-        return reply_error(id, "op: missing (one of version, get, stats, apply, diff, patch)", "op");
+        return reply_error(id,
+                           "op: missing (one of version, get, stats, apply, diff, patch, "
+                           "network_create)",
+                           "op");
     std::string op = request["op"];
     const json params = request.value("params", json::object());
     try {
         if (!params.is_object()) throw RequestError{"params: must be an object", "params"};
-        bool dry_run = params.value("dry_run", false);
+        bool dry_run = bool_param(params, "dry_run");
         if (op == "version")
             return reply_ok(id, {{"version", VXMESH_VERSION}, {"commit", VXMESH_COMMIT}});
         if (op == "get")
             return reply_ok(id, {{"generation", plane.generation()},
                                  {"desired", config_to_json(plane.config())}});
         if (op == "stats") return reply_ok(id, plane.stats());
-        if (op == "apply") return reply_ok(id, apply_and_report(plane, load_document(params, "config"), dry_run));
-        if (op == "diff") return reply_ok(id, apply_and_report(plane, load_document(params, "config"), true));
-        if (op == "patch") return reply_ok(id, apply_and_report(plane, apply_patch(plane.config(), params), dry_run));
+        if (op == "capture_start") return reply_ok(id, plane.capture_start(params));
+        if (op == "capture_status") return reply_ok(id, plane.capture_status());
+        if (op == "capture_stop") return reply_ok(id, plane.capture_stop());
+        if (op == "apply" || op == "diff") {
+            model::Config next = load_document(params, "config");
+            return reply_ok(id, update(plane, state, std::move(next), state.ipam(),
+                                       op == "diff" || dry_run));
+        }
+        if (op == "patch") {
+            Patched p = apply_patch(plane.config(), state.ipam(), params);
+            json result = update(plane, state, std::move(p.config), std::move(p.work), dry_run);
+            if (!p.allocated.empty()) result["allocated"] = p.allocated;
+            return reply_ok(id, result);
+        }
+        if (op == "network_create") return reply_ok(id, network_create(plane, state, params));
         return reply_error(id, fmt::format("op: unknown operation '{}'", op), "op");
     } catch (const RequestError& e) {
         return reply_error(id, e.message, e.path);

@@ -4,10 +4,12 @@
 #pragma once
 
 #include "control/model.hpp"
+#include "control/network_state.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace vxmesh::control {
@@ -23,11 +25,22 @@ public:
     // message when it is rejected; the running tables and config then stay as they were.
     virtual void apply(const model::Config& next) = 0;
     virtual nlohmann::json stats() const = 0;
+
+    // Packet capture (vxmeshctl capture): start one, read its progress, stop it. Each
+    // returns the capture's status; they throw std::exception on a bad request.
+    virtual nlohmann::json capture_start(const nlohmann::json& params) {
+        (void)params;
+        throw std::runtime_error("capture is not available here");
+    }
+    virtual nlohmann::json capture_status() { throw std::runtime_error("no capture"); }
+    virtual nlohmann::json capture_stop() { throw std::runtime_error("no capture"); }
 };
 
-// Handle one request line. Never throws: every failure is an error reply
+// Handle one request line. Every change of the desired state goes through
+// `state.commit()`, which keeps IPAM consistent with it and saves the state file. Never
+// throws: every failure is an error reply
 // {"ok": false, "error": MESSAGE, "path": FIELD-PATH-IF-ANY}.
-nlohmann::json handle_request(ControlPlane& plane, const std::string& line);
+nlohmann::json handle_request(ControlPlane& plane, NetworkState& state, const std::string& line);
 
 // What changes from `from` to `to`: [{"action": "add"|"remove"|"update", "kind", "name"}].
 nlohmann::json config_diff(const model::Config& from, const model::Config& to);

@@ -90,6 +90,7 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
     s->underlay_port = ctx.underlay_port;
     s->outer_df = node.dont_fragment;
     s->neighbours = ctx.neighbours;
+    s->capture = ctx.capture;
 
     size_t n_endpoints = config.endpoints.size();
     s->fdb = make_table("fdb", ctx.generation, sizeof(dp::FdbKey), n_endpoints);

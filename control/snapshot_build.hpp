@@ -27,6 +27,7 @@ struct BuildContext {
     std::unordered_map<std::string, uint16_t> access_ports; // config name → DPDK port id
     std::function<uint32_t(rte_be32_t)> nexthop_slot;       // interns a next hop's address
     const dp::NeighbourTable* neighbours = nullptr;
+    dp::CaptureSpec capture;                                 // inactive unless capturing
 };
 
 // The next hop toward a peer's VTEP: the peer itself when it is inside the node's

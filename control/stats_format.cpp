@@ -25,6 +25,8 @@ constexpr Counter counters[] = {
     {"arp_requests", "ARP requests sent to resolve next hops", &dp::LcoreStats::arp_requests},
     {"arp_learned", "Underlay ARP messages that resolved a next hop", &dp::LcoreStats::arp_learned},
     {"punted", "Packets handed to the control thread", &dp::LcoreStats::punted},
+    {"capture_lost", "Capture copies lost (pool or ring full); not packet drops",
+     &dp::LcoreStats::capture_lost},
 };
 
 json counters_json(const dp::LcoreStats& s, const std::vector<NamedPort>& ports) {

@@ -2,13 +2,16 @@
 // the configuration before touching any port, starts EAL and the ports, compiles and
 // publishes the first snapshot, launches the workers, then serves the neighbour
 // service and signals (SIGHUP reloads, SIGINT/SIGTERM stop) until told to stop.
+#include "control/capture_session.hpp"
 #include "control/config_load.hpp"
 #include "control/control_socket.hpp"
+#include "control/network_state.hpp"
 #include "control/rpc.hpp"
 #include "control/snapshot_build.hpp"
 #include "control/stats_format.hpp"
 #include "control/telemetry.hpp"
 #include "dataplane/neighbour_service.hpp"
+#include "dataplane/packet_meta.hpp"
 #include "dataplane/ports.hpp"
 #include "dataplane/publish.hpp"
 #include "dataplane/stats.hpp"
@@ -18,6 +21,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_pcapng.h>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -56,6 +60,9 @@ struct Options {
     unsigned mbufs = 16383;
     unsigned neighbours = 65536;
     std::vector<std::string> eal;
+    std::string state;                      // IPAM state file (see config/README.md)
+    std::vector<std::string> address_pools; // --default-addr-pool
+    unsigned pool_mask_length = 24;
 };
 
 // Returns false when the program should exit (help/version printed) with `code`.
@@ -79,6 +86,13 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "mbufs", po::value(&o.mbufs)->default_value(16383), "size of the mbuf pool")(
         "neighbours", po::value(&o.neighbours)->default_value(65536),
         "capacity of the underlay neighbour table")(
+        "state", po::value(&o.state),
+        "state file: IPAM allocations and the networks created over the socket (default "
+        "/var/lib/vxmesh/NODE.state.json; \"none\" keeps nothing across restarts)")(
+        "default-addr-pool", po::value(&o.address_pools),
+        "address pool for network subnets, repeatable (default 10.0.0.0/8)")(
+        "default-addr-pool-mask-length", po::value(&o.pool_mask_length)->default_value(24),
+        "prefix length of the subnets taken from the pools (16..29)")(
         "eal", po::value(&o.eal)->multitoken(), "EAL arguments (or give them after --)");
     po::positional_options_description positional;
     positional.add("eal", -1);
@@ -164,7 +178,13 @@ struct Runtime final : control::ControlPlane {
     std::unique_ptr<dp::SnapshotPublisher> publisher;
     uint64_t generation_ = 0;
     std::unique_ptr<control::ControlSocket> socket;
+    std::unique_ptr<control::NetworkState> state; // IPAM and the state file
     std::atomic<uint64_t> telemetry_generation{0}; // read by EAL's telemetry thread
+    // Packet capture: copies from the workers, the pcapng buffers, the running session.
+    rte_ring* capture_ring = nullptr;
+    rte_mempool* capture_pool = nullptr;
+    rte_mempool* pcapng_pool = nullptr;
+    std::unique_ptr<control::CaptureSession> capture;
 
     std::vector<control::NamedPort> named_ports() const {
         std::vector<control::NamedPort> out;
@@ -182,6 +202,7 @@ struct Runtime final : control::ControlPlane {
         for (size_t i = 1; i < ports.size(); i++) ctx.access_ports.emplace(ports[i].name, ports[i].id);
         ctx.nexthop_slot = [this](rte_be32_t ip) { return neighbour_service->intern(ip); };
         ctx.neighbours = neighbours.get();
+        if (capture) ctx.capture = capture->spec(capture_pool);
         return control::build_snapshot(c, ctx);
     }
 
@@ -205,10 +226,63 @@ struct Runtime final : control::ControlPlane {
                                        rte_get_tsc_hz());
     }
 
+    nlohmann::json capture_start(const nlohmann::json& p) override {
+        if (capture) throw std::runtime_error("a capture is already running (capture_stop ends it)");
+        control::CaptureRequest r;
+        r.port_name = p.value("port", "");
+        auto port = std::find_if(ports.begin(), ports.end(),
+                                 [&](const dp::OpenPort& o) { return o.name == r.port_name; });
+        if (port == ports.end()) throw std::runtime_error(fmt::format("port: no port '{}'", r.port_name));
+        r.port = port->id;
+        std::string direction = p.value("direction", "rx");
+        if (direction == "rx") r.direction = dp::CaptureDirection::Rx;
+        else if (direction == "tx") r.direction = dp::CaptureDirection::Tx;
+        else if (direction == "drop") r.direction = dp::CaptureDirection::Drop;
+        else throw std::runtime_error("direction: must be rx, tx or drop");
+        r.count = p.value("count", uint64_t{0});
+        r.filter = p.value("filter", "");
+        r.file = p.value("file", "");
+        if (r.file.empty() || r.file[0] != '/') throw std::runtime_error("file: an absolute path is required");
+        r.snaplen = p.value("snaplen", uint32_t{2048});
+        if (r.snaplen == 0 || r.snaplen > RTE_MBUF_DEFAULT_DATAROOM)
+            throw std::runtime_error(fmt::format("snaplen: must be 1..{}", RTE_MBUF_DEFAULT_DATAROOM));
+        capture = std::make_unique<control::CaptureSession>(r, capture_ring, pcapng_pool);
+        try {
+            publish(compile(desired)); // a new generation whose workers copy what r selects
+        } catch (...) {
+            capture.reset();
+            throw;
+        }
+        return capture->status();
+    }
+    nlohmann::json capture_status() override {
+        if (!capture) return {{"running", false}, {"last", last_capture}};
+        nlohmann::json s = capture->status();
+        s["running"] = true;
+        return s;
+    }
+    nlohmann::json capture_stop() override {
+        if (!capture) throw std::runtime_error("no capture is running");
+        finish_capture();
+        return {{"running", false}, {"last", last_capture}};
+    }
+    // Workers stop copying (the publication waits for them), then the rest is written.
+    void finish_capture() {
+        std::unique_ptr<control::CaptureSession> session = std::move(capture);
+        publish(compile(desired));
+        session->drain();
+        last_capture = session->status();
+    }
+    void poll_capture() {
+        if (capture && capture->drain()) finish_capture();
+    }
+    nlohmann::json last_capture;
+
     void reload() {
         try {
-            apply(control::load_config_file(options.config));
+            auto warnings = state->reload(*this, control::load_config_file(options.config));
             fmt::print(stderr, "vxmesh: reloaded {}, generation {}\n", options.config, generation_);
+            for (const auto& w : warnings) fmt::print(stderr, "vxmesh: warning: {}\n", w);
         } catch (const std::exception& e) {
             fmt::print(stderr, "vxmesh: reload rejected, generation {} stays: {}\n", generation_,
                        e.what());
@@ -260,6 +334,15 @@ int run(Runtime& rt) {
                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (punt == nullptr || control_tx == nullptr)
             throw std::runtime_error(fmt::format("cannot create rings: {}", rte_strerror(rte_errno)));
+        rt.capture_ring = rte_ring_create("vxmesh_capture", 4096, rte_socket_id(), RING_F_SC_DEQ);
+        rt.capture_pool = rte_pktmbuf_pool_create("vxmesh_capture", 4095, 128, dp::packet_meta_size,
+                                                  RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+        rt.pcapng_pool = rte_pktmbuf_pool_create("vxmesh_pcapng", 255, 0, 0,
+                                                 rte_pcapng_mbuf_size(RTE_MBUF_DEFAULT_DATAROOM),
+                                                 rte_socket_id());
+        if (rt.capture_ring == nullptr || rt.capture_pool == nullptr || rt.pcapng_pool == nullptr)
+            throw std::runtime_error(fmt::format("cannot create the capture ring and pools: {}",
+                                                 rte_strerror(rte_errno)));
         rt.neighbours = std::make_unique<dp::NeighbourTable>(o.neighbours);
         rt.neighbour_service = std::make_unique<dp::NeighbourService>(
             *rt.neighbours, punt, control_tx, pool, rte_get_main_lcore());
@@ -291,7 +374,7 @@ int run(Runtime& rt) {
             std::string path =
                 o.socket.empty() ? fmt::format("/run/vxmesh/{}.sock", rt.desired.node.name) : o.socket;
             rt.socket = std::make_unique<control::ControlSocket>(path, [&rt](const std::string& line) {
-                return control::handle_request(rt, line).dump();
+                return control::handle_request(rt, *rt.state, line).dump();
             });
             fmt::print("vxmesh: control socket {}\n", path);
         }
@@ -308,6 +391,7 @@ int run(Runtime& rt) {
             }
             uint64_t now = now_ms();
             rt.neighbour_service->poll(*rt.publisher->current(), now);
+            rt.poll_capture();
             if (o.stats_interval_ms != 0 && !o.stats_json.empty() && now >= next_stats_ms) {
                 write_stats_json(rt);
                 next_stats_ms = now + o.stats_interval_ms;
@@ -326,6 +410,7 @@ int run(Runtime& rt) {
     stop.store(true);
     if (launched) rte_eal_mp_wait_lcore();
     rt.socket.reset();
+    rt.capture.reset();
     fmt::print("{}", control::stats_text(rt.stats()));
     if (!o.stats_json.empty()) write_stats_json(rt);
     rt.neighbour_service.reset();
@@ -333,6 +418,7 @@ int run(Runtime& rt) {
     for (const auto& p : rt.ports) dp::close_port(p);
     rte_ring_free(punt);
     rte_ring_free(control_tx);
+    rte_ring_free(rt.capture_ring);
     rte_eal_cleanup();
     return code;
 }
@@ -343,10 +429,36 @@ int main(int argc, char** argv) {
     Runtime rt;
     int code = 0;
     if (!parse_options(argc, argv, rt.options, code)) return code;
+    model::Config from_file;
     try {
-        rt.desired = control::load_config_file(rt.options.config);
+        from_file = control::load_config_file(rt.options.config);
     } catch (const control::ConfigError& e) {
         std::cerr << e.what() << "\n";
+        return 1;
+    }
+    control::StateSettings settings;
+    try {
+        if (!rt.options.address_pools.empty()) settings.ipam.pools.clear();
+        for (const auto& text : rt.options.address_pools) {
+            auto pool = model::parse_prefix(text);
+            if (!pool) throw control::IpamError(fmt::format("default-addr-pool '{}' is not an IPv4 prefix (a.b.c.d/len)", text));
+            settings.ipam.pools.push_back(*pool);
+        }
+        settings.ipam.mask_length = static_cast<uint8_t>(std::min(rt.options.pool_mask_length, 255u));
+        control::Ipam check(settings.ipam); // throws on a bad pool configuration
+    } catch (const control::IpamError& e) {
+        std::cerr << "vxmesh: " << e.what() << " (see vxmesh --help)\n";
+        return 2;
+    }
+    const std::string& state = rt.options.state;
+    settings.path = state == "none" ? ""
+                    : state.empty() ? fmt::format("/var/lib/vxmesh/{}.state.json", from_file.node.name)
+                                    : state;
+    try {
+        rt.state = std::make_unique<control::NetworkState>(settings);
+        rt.desired = rt.state->restore(from_file);
+    } catch (const std::exception& e) {
+        std::cerr << "vxmesh: " << e.what() << "\n";
         return 1;
     }
     struct sigaction sa{};

@@ -5,6 +5,7 @@
 // its block too (the neighbour service counts its own drops there).
 #pragma once
 
+#include "dataplane/capture.hpp"
 #include "dataplane/drop.hpp"
 #include "dataplane/snapshot.hpp"
 
@@ -36,6 +37,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreStats {
     uint64_t arp_requests;  // ARP requests sent to resolve neighbours
     uint64_t arp_learned;   // underlay ARP messages that resolved or refreshed a neighbour
     uint64_t punted;        // packets handed to the control thread
+    uint64_t capture_lost;  // capture copies lost (pool or ring full): not packet drops
     uint64_t drops[static_cast<size_t>(Drop::Count)];
 };
 
@@ -53,11 +55,13 @@ struct Lcore {
     rte_ring* punt = nullptr;       // to the control thread (multi-producer)
     uint32_t tx_pending = 0;        // bit per port with packets in its buffer
     uint16_t ip_id = 0;             // outer IPv4 identification when DF is off (RFC 6864)
+    const CaptureSpec* capture = nullptr; // set per loop iteration while a capture runs
     std::array<TxBuffer, max_ports> tx{};
 };
 
 inline void drop(Lcore& lc, Drop reason, rte_mbuf* m) {
     lc.stats->drops[static_cast<size_t>(reason)]++;
+    if (unlikely(lc.capture != nullptr)) capture_drop(lc, static_cast<uint8_t>(reason), m);
     rte_pktmbuf_free(m);
 }
 

@@ -19,9 +19,13 @@ struct PacketMeta {
     uint16_t network;     // index of the network in the snapshot
     uint16_t out_port;    // switch / decap: DPDK port id to send on
     PuntReason punt;
-    uint8_t reserved[7];
+    uint8_t capture_direction;        // capture copies: dp::CaptureDirection
+    uint8_t drop_reason;              // capture copies of drops: dp::Drop
+    uint8_t reserved;
+    uint32_t capture_original_length; // capture copies: length before snaplen
+    uint64_t capture_tsc;             // capture copies: when the worker saw it
 };
-static_assert(sizeof(PacketMeta) == 24, "PacketMeta must stay small: it lives in every mbuf");
+static_assert(sizeof(PacketMeta) == 32, "PacketMeta must stay small: it lives in every mbuf");
 
 // The mempool is created with this private size (see dataplane/ports.cpp).
 inline constexpr uint16_t packet_meta_size = RTE_ALIGN(sizeof(PacketMeta), RTE_MBUF_PRIV_ALIGN);

@@ -6,6 +6,7 @@
 // snapshot only once every worker has passed one (dataplane/publish.hpp).
 #pragma once
 
+#include "dataplane/capture.hpp"
 #include "dataplane/neighbour_table.hpp"
 
 #include <rte_byteorder.h>
@@ -118,6 +119,7 @@ struct Snapshot {
     rte_hash* vnis = nullptr;    // VNI (uint32) → network id; for drop accounting on misses
 
     const NeighbourTable* neighbours = nullptr;
+    CaptureSpec capture;              // active only while vxmeshctl capture runs
 
     Snapshot() = default;
     Snapshot(const Snapshot&) = delete;

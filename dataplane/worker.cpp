@@ -64,10 +64,13 @@ int worker_main(void* arg) {
     while (!cfg.stop->load(std::memory_order_relaxed)) {
         const Snapshot* s = cfg.publisher->load();
         unsigned work = 0;
+        lc.capture = s != nullptr && s->capture.active() ? &s->capture : nullptr;
         if (s != nullptr) {
             uint16_t n = rte_eth_rx_burst(cfg.underlay_port, lc.queue, pkts, burst_size);
             if (n) {
                 lc.stats->port_rx[cfg.underlay_port] += n;
+                if (unlikely(lc.capture != nullptr))
+                    capture_burst(lc, cfg.underlay_port, pkts, n, CaptureDirection::Rx);
                 underlay_input(*s, lc, pkts, n);
                 tx_flush(lc);
                 work += n;
@@ -76,6 +79,8 @@ int worker_main(void* arg) {
                 n = rte_eth_rx_burst(port, lc.queue, pkts, burst_size);
                 if (n == 0) continue;
                 lc.stats->port_rx[port] += n;
+                if (unlikely(lc.capture != nullptr))
+                    capture_burst(lc, port, pkts, n, CaptureDirection::Rx);
                 access_input(*s, lc, port, pkts, n);
                 tx_flush(lc);
                 work += n;
@@ -88,6 +93,7 @@ int worker_main(void* arg) {
             if (n) tx_flush(lc);
             work += n;
         }
+        lc.capture = nullptr; // the snapshot it points into may go after the quiescent state
         rte_rcu_qsbr_quiescent(qsbr, cfg.index);
         if (work != 0 || cfg.busy_poll) {
             backoff.busy();

@@ -1,5 +1,7 @@
 // vxmeshctl: the control socket's client. Verbs follow the docker CLI where they
 // overlap (network ls/inspect/rm), tables by default, --format json for machines.
+#include "control/config_load.hpp"
+#include "control/network_inspect.hpp"
 #include "control/stats_format.hpp"
 
 #include <boost/program_options.hpp>
@@ -7,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -33,12 +37,22 @@ Commands:
   apply -f FILE [--dry-run]        replace the desired state with FILE (YAML or JSON)
   diff -f FILE                     what apply -f FILE would change
   stats [--prometheus]             counters: ports, drop reasons, per lcore
+  capture --port NAME [--direction rx|tx|drop] [--count N] [--filter EXPR]
+          [--snaplen N] -w FILE    write pcapng of what a port receives, sends or
+                                   drops (drops carry their reason as the comment);
+                                   until N packets, or Ctrl-C
+  network create [OPTIONS] NAME    create an overlay network, as docker network create
+        --driver overlay  --subnet CIDR  --gateway IP  --ip-range CIDR  --internal
+        --attachable  --ingress  --opt KEY[=VALUE]  --label KEY[=VALUE]  --dry-run
+        (options: encrypted, com.docker.network.driver.mtu=N,
+         com.docker.network.driver.overlay.vxlanid_list=VNI)
   network ls                       networks
-  network inspect NAME             a network, as docker network inspect prints it
-  network rm NAME                  remove a network (refused while endpoints use it)
+  network inspect [-v] NAME|ID...  networks, as docker network inspect prints them
+  network rm NAME|ID...            remove networks (refused while endpoints use them)
   peer ls | peer add NAME ADDRESS | peer rm NAME
   endpoint ls
-  endpoint attach NAME --network NET --ip IP --node NODE [--port PORT] [--mac MAC]
+  endpoint attach NAME --network NET --node NODE [--ip IP] [--port PORT] [--mac MAC]
+                                   without --ip: the network's next free address
   endpoint detach NAME
 )";
 
@@ -100,13 +114,13 @@ po::variables_map parse_verb(const std::vector<std::string>& args, po::options_d
     return vm;
 }
 
-json find_named(const json& list, const std::string& name, const char* kind) {
-    for (const json& x : list)
-        if (x["name"] == name) return x;
-    throw std::runtime_error(fmt::format("Error: No such {}: {}", kind, name));
+void print_warnings(const json& result) {
+    if (result.contains("warnings"))
+        for (const json& w : result["warnings"]) std::cerr << "vxmeshctl: warning: " << w.get<std::string>() << "\n";
 }
 
 void print_changes(const json& result) {
+    print_warnings(result);
     for (const json& c : result["changes"])
         fmt::print("{:<7} {:<9} {}\n", c["action"].get<std::string>(), c["kind"].get<std::string>(),
                    c["name"].get<std::string>());
@@ -114,45 +128,25 @@ void print_changes(const json& result) {
                result["generation"].get<uint64_t>());
 }
 
-// docker network inspect's shape for a swarm overlay network, from what vxmesh knows.
-json network_inspect(const json& desired, const json& n) {
-    json containers = json::object();
-    for (const json& e : desired["endpoints"]) {
-        if (e["network"] != n["name"] || e["node"] != desired["node"]["name"]) continue;
-        std::string prefix = n["subnet"].get<std::string>();
-        std::string len = prefix.substr(prefix.find('/'));
-        containers[e["name"].get<std::string>()] = {{"Name", e["name"]},
-                                                    {"EndpointID", e["name"]},
-                                                    {"MacAddress", e["mac"]},
-                                                    {"IPv4Address", e["ip"].get<std::string>() + len},
-                                                    {"IPv6Address", ""}};
+// KEY=VALUE (or KEY alone: an empty value), as docker's --opt and --label.
+json key_values(const std::vector<std::string>& items) {
+    json out = json::object();
+    for (const auto& item : items) {
+        auto eq = item.find('=');
+        out[item.substr(0, eq)] = eq == std::string::npos ? "" : item.substr(eq + 1);
     }
-    json peers = json::array();
-    peers.push_back({{"Name", desired["node"]["name"]},
-                     {"IP", desired["node"]["data_path_addr"].get<std::string>().substr(
-                                0, desired["node"]["data_path_addr"].get<std::string>().find('/'))}});
-    for (const json& p : desired["peers"]) peers.push_back({{"Name", p["name"]}, {"IP", p["address"]}});
-    return {{"Name", n["name"]},
-            {"Id", n["name"]},
-            {"Created", "0001-01-01T00:00:00Z"},
-            {"Scope", "swarm"},
-            {"Driver", "overlay"},
-            {"EnableIPv6", false},
-            {"IPAM",
-             {{"Driver", "default"},
-              {"Options", nullptr},
-              {"Config", json::array({{{"Subnet", n["subnet"]}, {"Gateway", n["gateway"]}}})}}},
-            {"Internal", false},
-            {"Attachable", false},
-            {"Ingress", false},
-            {"ConfigFrom", {{"Network", ""}}},
-            {"ConfigOnly", false},
-            {"Containers", containers.empty() ? json(nullptr) : containers},
-            {"Options",
-             {{"com.docker.network.driver.overlay.vxlanid_list", std::to_string(n["vni"].get<uint32_t>())},
-              {"com.docker.network.driver.mtu", std::to_string(n["mtu"].get<unsigned>())}}},
-            {"Labels", json::object()},
-            {"Peers", peers}};
+    return out;
+}
+
+// The desired state as the model, through the loader (the same schema as the YAML).
+vxmesh::model::Config desired_config(const json& desired) {
+    return vxmesh::control::load_config_string(desired.dump(), "get");
+}
+
+const vxmesh::model::Network& named_network(const vxmesh::model::Config& config, const std::string& name) {
+    const auto* n = vxmesh::control::find_network(config, name);
+    if (n == nullptr) throw std::runtime_error(fmt::format("Error: No such network: {}", name));
+    return *n;
 }
 
 int run(const std::string& socket_path, const std::string& format, std::vector<std::string> args) {
@@ -181,6 +175,45 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
         json result = client.call(verb, {{"config", read_file(file)}, {"dry_run", dry_run}});
         if (as_json) fmt::print("{}\n", result.dump(2));
         else print_changes(result);
+        return 0;
+    }
+    if (verb == "capture") {
+        po::options_description desc;
+        std::string port, direction = "rx", filter, file;
+        uint64_t count = 0;
+        uint32_t snaplen = 2048;
+        desc.add_options()("port", po::value(&port)->required())("direction", po::value(&direction))(
+            "count,c", po::value(&count))("filter", po::value(&filter))(
+            "snaplen", po::value(&snaplen))("write,w", po::value(&file)->required());
+        parse_verb(args, desc);
+        char* absolute = realpath(file.substr(0, file.rfind('/') + 1).empty()
+                                      ? "." : file.substr(0, file.rfind('/') + 1).c_str(), nullptr);
+        if (absolute == nullptr) throw std::runtime_error(fmt::format("{}: {}", file, std::strerror(errno)));
+        std::string path = std::string(absolute) + "/" + file.substr(file.rfind('/') + 1);
+        free(absolute);
+        static volatile std::sig_atomic_t interrupted = 0;
+        std::signal(SIGINT, [](int) { interrupted = 1; });
+        std::signal(SIGTERM, [](int) { interrupted = 1; });
+        client.call("capture_start", {{"port", port}, {"direction", direction}, {"count", count},
+                                      {"filter", filter}, {"file", path}, {"snaplen", snaplen}});
+        if (!as_json) fmt::print(stderr, "capturing on {} ({}) to {}{}\n", port, direction, path,
+                                 count ? fmt::format(", {} packets", count) : ", Ctrl-C to stop");
+        json status;
+        for (;;) {
+            status = client.call("capture_status");
+            if (!status.value("running", false)) {
+                status = status["last"];
+                break;
+            }
+            if (interrupted) {
+                status = client.call("capture_stop")["last"];
+                break;
+            }
+            usleep(100000);
+        }
+        if (as_json) fmt::print("{}\n", status.dump(2));
+        else fmt::print("{} packets captured ({} seen) to {}\n", status.value("written", 0),
+                        status.value("seen", 0), path);
         return 0;
     }
     if (verb == "stats") {
@@ -214,9 +247,9 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
     if (verb == "network") {
         if (sub == "ls") {
             if (as_json) { fmt::print("{}\n", desired["networks"].dump(2)); return 0; }
-            fmt::print("{:<16} {:<24} {:<10} {:<8} {:<18} {}\n", "NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "VNI");
+            fmt::print("{:<14} {:<24} {:<10} {:<8} {:<18} {}\n", "NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "VNI");
             for (const json& n : desired["networks"])
-                fmt::print("{:<16} {:<24} {:<10} {:<8} {:<18} {}\n", n["name"].get<std::string>(),
+                fmt::print("{:<14} {:<24} {:<10} {:<8} {:<18} {}\n", n.value("id", "").substr(0, 12),
                            n["name"].get<std::string>(), "overlay", "swarm",
                            n["subnet"].get<std::string>(), n["vni"].get<uint32_t>());
             return 0;
@@ -231,18 +264,48 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
             po::variables_map vm;
             po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
             po::notify(vm);
-            json out = json::array();
-            for (const auto& name : names) out.push_back(network_inspect(desired, find_named(desired["networks"], name, "network")));
+            const auto config = desired_config(desired);
+            nlohmann::ordered_json out = nlohmann::ordered_json::array();
+            for (const auto& name : names)
+                out.push_back(vxmesh::control::network_inspect(config, named_network(config, name), verbose));
             fmt::print("{}\n", out.dump(4));
             return 0;
         }
         if (sub == "rm") {
             if (args.empty()) throw Usage("network rm: missing NAME");
+            const auto config = desired_config(desired);
             json ops = json::array();
-            for (const auto& name : args) ops.push_back({{"op", "remove"}, {"kind", "network"}, {"name", name}});
+            for (const auto& name : args)
+                ops.push_back({{"op", "remove"}, {"kind", "network"}, {"name", named_network(config, name).name}});
             return patch(ops);
         }
-        throw Usage("network: unknown subcommand " + sub + " (network create arrives with IPAM)");
+        if (sub == "create") {
+            po::options_description desc;
+            std::string name, driver = "overlay";
+            std::vector<std::string> subnets, gateways, ranges, opts, labels;
+            bool internal = false, attachable = false, ingress = false, dry_run = false;
+            desc.add_options()("name", po::value(&name)->required())("driver,d", po::value(&driver))(
+                "subnet", po::value(&subnets))("gateway", po::value(&gateways))("ip-range", po::value(&ranges))(
+                "internal", po::bool_switch(&internal))("attachable", po::bool_switch(&attachable))(
+                "ingress", po::bool_switch(&ingress))("opt,o", po::value(&opts))("label", po::value(&labels))(
+                "dry-run", po::bool_switch(&dry_run));
+            parse_verb(args, desc, {"name"});
+            json params = {{"name", name}, {"driver", driver}, {"dry_run", dry_run}};
+            if (!subnets.empty()) params["subnet"] = subnets;
+            if (!gateways.empty()) params["gateway"] = gateways;
+            if (!ranges.empty()) params["ip_range"] = ranges;
+            if (internal) params["internal"] = true;
+            if (attachable) params["attachable"] = true;
+            if (ingress) params["ingress"] = true;
+            if (!opts.empty()) params["options"] = key_values(opts);
+            if (!labels.empty()) params["labels"] = key_values(labels);
+            json result = client.call("network_create", params);
+            print_warnings(result);
+            if (as_json) fmt::print("{}\n", result.dump(2));
+            else fmt::print("{}{}\n", dry_run ? "(dry run) " : "", result["network"]["id"].get<std::string>());
+            return 0;
+        }
+        throw Usage("network: unknown subcommand " + sub);
     }
     if (verb == "peer") {
         if (sub == "ls") {
@@ -272,13 +335,21 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
             po::options_description desc;
             std::string name, network, ip, node, port, mac;
             desc.add_options()("name", po::value(&name)->required())("network", po::value(&network)->required())(
-                "ip", po::value(&ip)->required())("node", po::value(&node)->required())(
+                "ip", po::value(&ip))("node", po::value(&node)->required())(
                 "port", po::value(&port))("mac", po::value(&mac));
             parse_verb(args, desc, {"name"});
-            json object = {{"name", name}, {"network", network}, {"ip", ip}, {"node", node}};
+            json object = {{"name", name}, {"network", network}, {"node", node}};
+            if (!ip.empty()) object["ip"] = ip; // else IPAM's next address
             if (!port.empty()) object["port"] = port;
             if (!mac.empty()) object["mac"] = mac;
-            return patch(json::array({{{"op", "add"}, {"kind", "endpoint"}, {"object", object}}}));
+            json result = client.call("patch", {{"ops", json::array({{{"op", "add"}, {"kind", "endpoint"}, {"object", object}}})}});
+            if (as_json) { fmt::print("{}\n", result.dump(2)); return 0; }
+            print_changes(result);
+            if (result.contains("allocated"))
+                for (const json& a : result["allocated"])
+                    fmt::print("{} {} {}\n", a["name"].get<std::string>(), a["ip"].get<std::string>(),
+                               a["mac"].get<std::string>());
+            return 0;
         }
         if (sub == "detach" && args.size() == 1)
             return patch(json::array({{{"op", "remove"}, {"kind", "endpoint"}, {"name", args[0]}}}));

@@ -3,6 +3,7 @@
 // Every bad case asserts the exact error text, "FILE:LINE:COLUMN: PATH: REASON", so a
 // change in wording or position is a deliberate, visible change.
 #include "control/config_load.hpp"
+#include "control/model_json.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -542,4 +543,167 @@ TEST_CASE("validate_config on a config built in code", "[config]") {
     CHECK_THROWS_WITH(
         validate_config(c),
         "t.yaml:22:5: endpoints[0].mac: 00:00:00:00:00:00 is not a valid MAC address");
+}
+
+// ---------------------------------------------------------------------------------------
+// Docker's network metadata (id, created, flags, labels, ip_range)
+
+TEST_CASE("network metadata fields load, all optional", "[config]") {
+    const model::Config plain = load_config_string(kBase, "t.yaml");
+    const model::Network& blue = plain.networks[0];
+    CHECK(blue.id.empty());
+    CHECK(blue.created.empty());
+    CHECK_FALSE(blue.ip_range.has_value());
+    CHECK_FALSE(blue.internal);
+    CHECK_FALSE(blue.attachable);
+    CHECK_FALSE(blue.ingress);
+    CHECK_FALSE(blue.encrypted);
+    CHECK(blue.labels.empty());
+
+    const std::string text = with(kBase, "    subnet: 10.0.2.0/24\n", R"(    subnet: 10.0.2.0/24
+    ip_range: 10.0.2.128/25
+    id: 0123456789abcdefghijklmno
+    created: 2024-02-29T23:59:60.123456789Z
+    internal: true
+    attachable: true
+    ingress: true
+    encrypted: true
+    labels:
+      com.example.team: "blue team"
+      empty: ""
+)");
+    const model::Config c = load_config_string(text, "t.yaml");
+    const model::Network& red = c.networks[1];
+    CHECK(red.ip_range == model::Ipv4Prefix{ip(10, 0, 2, 128), 25});
+    CHECK(red.gateway == ip(10, 0, 2, 1)); // still the subnet's first host
+    CHECK(red.id == "0123456789abcdefghijklmno");
+    CHECK(red.created == "2024-02-29T23:59:60.123456789Z");
+    CHECK(red.internal);
+    CHECK(red.attachable);
+    CHECK(red.ingress);
+    CHECK(red.encrypted);
+    CHECK(red.mtu == 1424); // encrypted: Docker's default leaves room for ESP
+    CHECK(red.labels ==
+          std::map<std::string, std::string>{{"com.example.team", "blue team"}, {"empty", ""}});
+
+    // An explicit mtu wins over the encrypted default.
+    const model::Config m = load_config_string(with(kBase, "    subnet: 10.0.2.0/24\n",
+                                                    "    subnet: 10.0.2.0/24\n    encrypted: true\n"
+                                                    "    mtu: 1400\n"),
+                                               "t.yaml");
+    CHECK(m.networks[1].mtu == 1400);
+
+    // Other RFC 3339 forms.
+    for (const char* t :
+         {"2024-05-01T12:00:00Z", "2024-05-01T12:00:00.5+02:00", "1999-12-31T23:59:59-11:30"}) {
+        CAPTURE(t);
+        CHECK(error_of(with(kBase, "    subnet: 10.0.2.0/24\n",
+                            std::string("    subnet: 10.0.2.0/24\n    created: \"") + t +
+                                "\"\n")) == "");
+    }
+}
+
+TEST_CASE("network metadata errors", "[config]") {
+    auto red_with = [](const std::string& lines) {
+        return error_of(
+            with(kBase, "    subnet: 10.0.2.0/24\n", "    subnet: 10.0.2.0/24\n" + lines));
+    };
+    SECTION("ip_range") {
+        CHECK(red_with("    ip_range: 10.0.2.5/25\n") ==
+              "t.yaml:18:15: networks[1].ip_range: 10.0.2.5/25 has host bits set (did you mean "
+              "10.0.2.0/25?)");
+        CHECK(red_with("    ip_range: 10.0.3.0/25\n") ==
+              "t.yaml:18:15: networks[1].ip_range: 10.0.3.0/25 is outside subnet 10.0.2.0/24");
+        CHECK(red_with("    ip_range: 10.0.0.0/16\n") ==
+              "t.yaml:18:15: networks[1].ip_range: 10.0.0.0/16 is larger than subnet "
+              "10.0.2.0/24");
+        CHECK(red_with("    ip_range: 10.0.2.0/33\n") ==
+              "t.yaml:18:15: networks[1].ip_range: prefix length 33 is out of range 24..32");
+        CHECK(red_with("    ip_range: 10.0.2.0\n") ==
+              "t.yaml:18:15: networks[1].ip_range: '10.0.2.0' is not a valid IPv4 prefix "
+              "(a.b.c.d/len)");
+        CHECK(red_with("    ip_range: 10.0.2.0/24\n") == ""); // the whole subnet is fine
+        CHECK(red_with("    ip_range: 10.0.2.7/32\n") == "");
+    }
+    SECTION("id") {
+        CHECK(red_with("    id: 0123456789ABCDEFGHIJKLMNO\n") ==
+              "t.yaml:18:9: networks[1].id: '0123456789ABCDEFGHIJKLMNO' is not a network id (25 "
+              "characters of 0-9 a-z)");
+        CHECK(red_with("    id: abc\n") ==
+              "t.yaml:18:9: networks[1].id: 'abc' is not a network id (25 characters of 0-9 a-z)");
+        const std::string both =
+            with(with(kBase, "    subnet: 10.0.1.0/24\n",
+                      "    subnet: 10.0.1.0/24\n    id: aaaaaaaaaaaaaaaaaaaaaaaaa\n"),
+                 "    subnet: 10.0.2.0/24\n",
+                 "    subnet: 10.0.2.0/24\n    id: aaaaaaaaaaaaaaaaaaaaaaaaa\n");
+        CHECK(error_of(both) ==
+              "t.yaml:19:9: networks[1].id: 'aaaaaaaaaaaaaaaaaaaaaaaaa' duplicates networks[0].id");
+    }
+    SECTION("created") {
+        for (const char* bad :
+             {"2024-05-01 12:00:00Z", "2024-05-01T12:00:00", "2024-13-01T12:00:00Z",
+              "2023-02-29T12:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T12:00:00.Z",
+              "2024-05-01T12:00:00.1234567890Z", "2024-05-01T12:00:00+2:00",
+              "2024-05-01t12:00:00z"}) {
+            CAPTURE(bad);
+            CHECK(red_with(std::string("    created: \"") + bad + "\"\n") ==
+                  std::string("t.yaml:18:14: networks[1].created: '") + bad +
+                      "' is not an RFC 3339 time (like 2024-05-01T12:00:00.123456789Z)");
+        }
+    }
+    SECTION("flags") {
+        CHECK(red_with("    internal: yes\n") ==
+              "t.yaml:18:15: networks[1].internal: expected true or false, got 'yes'");
+        CHECK(red_with("    encrypted: 1\n") ==
+              "t.yaml:18:16: networks[1].encrypted: expected true or false, got '1'");
+    }
+    SECTION("only one ingress network") {
+        const std::string two =
+            with(with(kBase, "    subnet: 10.0.1.0/24\n",
+                      "    subnet: 10.0.1.0/24\n    ingress: true\n"),
+                 "    subnet: 10.0.2.0/24\n", "    subnet: 10.0.2.0/24\n    ingress: true\n");
+        CHECK(error_of(two) == "t.yaml:19:14: networks[1].ingress: networks[0] 'blue' is already "
+                               "the ingress network (there can be only one)");
+    }
+    SECTION("labels") {
+        CHECK(red_with("    labels: [a, b]\n") ==
+              "t.yaml:18:13: networks[1].labels: expected a mapping, got a list");
+        CHECK(red_with("    labels:\n      a: [1]\n") ==
+              "t.yaml:19:10: networks[1].labels.a: expected a string, got a list");
+        CHECK(red_with("    labels:\n      a:\n") ==
+              "t.yaml:19:7: networks[1].labels.a: expected a string, got an empty value");
+        CHECK(red_with("    labels:\n      a: x\n      a: y\n") ==
+              "t.yaml:20:7: networks[1].labels: duplicate label 'a' (first at line 19)");
+        CHECK(red_with("    labels:\n      \"a=b\": x\n") ==
+              "t.yaml:19:7: networks[1].labels: label name 'a=b' contains '=' or a control "
+              "character");
+        CHECK(red_with("    labels:\n      a: \"x\\ny\"\n") ==
+              "t.yaml:19:10: networks[1].labels.a: label value 'x\\ny' contains a control "
+              "character");
+        CHECK(red_with("    labels:\n      \"\": x\n") ==
+              "t.yaml:19:7: networks[1].labels: empty label name");
+    }
+    SECTION("unknown network field") {
+        CHECK(red_with("    scope: swarm\n") == "t.yaml:18:5: networks[1]: unknown field 'scope'");
+    }
+}
+
+TEST_CASE("the model's JSON loads back to the same model", "[config]") {
+    const std::string text = with(kBase, "    subnet: 10.0.2.0/24\n", R"(    subnet: 10.0.2.0/24
+    ip_range: 10.0.2.128/25
+    id: 0123456789abcdefghijklmno
+    created: 2024-02-29T23:59:59.000000001Z
+    attachable: true
+    encrypted: true
+    labels: {a: "1", com.example.b: two words}
+)");
+    const model::Config c = load_config_string(text, "t.yaml");
+    const nlohmann::json j = vxmesh::control::config_to_json(c);
+    CHECK(j["networks"][0]["labels"] == nlohmann::json::object());
+    CHECK(j["networks"][0].count("id") == 0);
+    CHECK(j["networks"][1]["ip_range"] == "10.0.2.128/25");
+    CHECK(j["networks"][1]["mtu"] == 1424);
+    CHECK(j["networks"][1]["labels"]["com.example.b"] == "two words");
+    const model::Config back = load_config_string(j.dump(), "json");
+    CHECK(vxmesh::control::config_to_json(back) == j);
 }

@@ -352,17 +352,21 @@ lab_wait_listen() {
 
 # lab_start_vxmesh NODE CONFIG [VXMESH ARGS...]: run vxmesh in the node namespace
 # in the background, record its PID, wait (poll, $LAB_READY_TIMEOUT s) for its
-# ready file. Files: $LAB_DIR/NODE.{log,ready,stats.json,pid}.
+# ready file. Files: $LAB_DIR/NODE.{log,ready,stats.json,pid,state.json}.
 lab_start_vxmesh() {
     local node=$1 cfg=$2; shift 2
     if [ ! -x "$VXMESH_BIN" ]; then
         _lab_err "vxmesh binary not found or not executable: $VXMESH_BIN"
         return 1
     fi
-    local ready="$LAB_DIR/$node.ready" log="$LAB_DIR/$node.log"
+    local ready="$LAB_DIR/$node.ready" log="$LAB_DIR/$node.log" a
+    local state=(--state "$LAB_DIR/$node.state.json")
     rm -f "$ready" "$LAB_DIR/$node.stats.json"
+    # The state file in the run's directory (kept across restarts within the run), unless
+    # the caller chose one: never the host's /var/lib/vxmesh.
+    for a in "$@"; do [[ $a == --state || $a == --state=* ]] && state=(); done
     lab_bg "$node" "$log" "$VXMESH_BIN" --config "$cfg" --ready-file "$ready" \
-        --stats-json "$LAB_DIR/$node.stats.json" "$@"
+        --stats-json "$LAB_DIR/$node.stats.json" "${state[@]}" "$@"
     local pid=$LAB_LAST_PID
     echo "$pid" >"$LAB_DIR/$node.pid"
     echo "$pid" >>"$LAB_DIR/vxmesh.pids"   # every instance, restarts included

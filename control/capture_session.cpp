@@ -1,0 +1,177 @@
+#include "control/capture_session.hpp"
+
+#include "dataplane/drop.hpp"
+#include "dataplane/packet_meta.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_pcapng.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace vxmesh::control {
+
+namespace {
+
+const char* direction_name(dp::CaptureDirection d) {
+    switch (d) {
+    case dp::CaptureDirection::Rx: return "rx";
+    case dp::CaptureDirection::Tx: return "tx";
+    case dp::CaptureDirection::Drop: return "drop";
+    }
+    return "?";
+}
+
+int64_t tsc_to_ns(uint64_t tsc) {
+    return static_cast<int64_t>(static_cast<__int128>(tsc) * 1000000000 / rte_get_tsc_hz());
+}
+
+void put32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); }
+void put16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
+void pad4(std::string& b) { b.append((4 - b.size() % 4) % 4, '\0'); }
+
+} // namespace
+
+CaptureSession::CaptureSession(CaptureRequest request, rte_ring* ring, rte_mempool* pcapng_pool)
+    : request_(std::move(request)), ring_(ring), pcapng_pool_(pcapng_pool) {
+    if (!request_.filter.empty()) {
+        pcap_t* dead = pcap_open_dead(DLT_EN10MB, static_cast<int>(request_.snaplen));
+        if (pcap_compile(dead, &filter_, request_.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            std::string err = pcap_geterr(dead);
+            pcap_close(dead);
+            throw std::runtime_error(fmt::format("filter: {}", err));
+        }
+        pcap_close(dead);
+        has_filter_ = true;
+    }
+    fd_ = open(request_.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+        if (has_filter_) pcap_freecode(&filter_);
+        throw std::runtime_error(fmt::format("file: {}: {}", request_.file, std::strerror(errno)));
+    }
+    std::string comment = fmt::format("vxmesh capture: port {} {}{}{}", request_.port_name,
+                                      direction_name(request_.direction),
+                                      request_.filter.empty() ? "" : ", filter: ", request_.filter);
+    pcapng_ = rte_pcapng_fdopen(fd_, nullptr, nullptr, "vxmesh", comment.c_str());
+    if (pcapng_ == nullptr) {
+        close(fd_);
+        if (has_filter_) pcap_freecode(&filter_);
+        throw std::runtime_error(fmt::format("file: {}: cannot start pcapng", request_.file));
+    }
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    realtime_minus_tsc_ns_ =
+        int64_t{now.tv_sec} * 1000000000 + now.tv_nsec - tsc_to_ns(rte_get_tsc_cycles());
+}
+
+CaptureSession::~CaptureSession() {
+    // Whatever is still queued is freed unwritten: the session is over.
+    rte_mbuf* m;
+    while (rte_ring_dequeue(ring_, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+    rte_pcapng_close(pcapng_); // closes fd_
+    if (has_filter_) pcap_freecode(&filter_);
+}
+
+dp::CaptureSpec CaptureSession::spec(rte_mempool* copy_pool) const {
+    dp::CaptureSpec s;
+    s.ports[static_cast<int>(request_.direction)] = uint32_t{1} << request_.port;
+    s.snaplen = request_.snaplen;
+    s.ring = ring_;
+    s.pool = copy_pool;
+    return s;
+}
+
+void CaptureSession::write_drop(rte_mbuf* c) {
+    const dp::PacketMeta& md = dp::meta(c);
+    std::string reason = fmt::format(
+        "drop: {}", md.drop_reason < static_cast<uint8_t>(dp::Drop::Count)
+                        ? dp::drop_name(static_cast<dp::Drop>(md.drop_reason))
+                        : std::string_view("?"));
+    uint64_t ns = static_cast<uint64_t>(realtime_minus_tsc_ns_ + tsc_to_ns(md.capture_tsc));
+    uint32_t caplen = rte_pktmbuf_pkt_len(c);
+    // Enhanced Packet Block (draft-ietf-opsawg-pcapng §4.3); interfaces were declared
+    // by rte_pcapng in port-id order, with nanosecond resolution.
+    std::string b;
+    put32(b, 0x00000006);
+    put32(b, 0); // total length, set below
+    put32(b, md.out_port);
+    put32(b, static_cast<uint32_t>(ns >> 32));
+    put32(b, static_cast<uint32_t>(ns));
+    put32(b, caplen);
+    put32(b, md.capture_original_length);
+    b.append(rte_pktmbuf_mtod(c, const char*), caplen); // copies are one segment
+    pad4(b);
+    put16(b, 1); // opt_comment
+    put16(b, static_cast<uint16_t>(reason.size()));
+    b += reason;
+    pad4(b);
+    put16(b, 2); // epb_flags: inbound (the packet came in and went no further)
+    put16(b, 4);
+    put32(b, 1);
+    put16(b, 0); // opt_endofopt
+    put16(b, 0);
+    put32(b, static_cast<uint32_t>(b.size() + 4));
+    uint32_t total = static_cast<uint32_t>(b.size());
+    std::memcpy(&b[4], &total, 4);
+    if (write(fd_, b.data(), b.size()) != static_cast<ssize_t>(b.size()))
+        throw std::runtime_error(fmt::format("{}: write: {}", request_.file, std::strerror(errno)));
+}
+
+bool CaptureSession::drain() {
+    rte_mbuf* copies[64];
+    unsigned n;
+    while (!done() &&
+           (n = rte_ring_dequeue_burst(ring_, reinterpret_cast<void**>(copies), 64, nullptr)) != 0) {
+        for (unsigned i = 0; i < n; i++) {
+            rte_mbuf* c = copies[i];
+            seen_++;
+            bool keep = !done();
+            if (keep && has_filter_) {
+                pcap_pkthdr h{};
+                h.caplen = rte_pktmbuf_pkt_len(c);
+                h.len = dp::meta(c).capture_original_length;
+                keep = pcap_offline_filter(&filter_, &h, rte_pktmbuf_mtod(c, const u_char*)) != 0;
+            }
+            if (keep) {
+                if (request_.direction == dp::CaptureDirection::Drop) {
+                    write_drop(c);
+                } else {
+                    auto dir = request_.direction == dp::CaptureDirection::Rx
+                                   ? RTE_PCAPNG_DIRECTION_IN
+                                   : RTE_PCAPNG_DIRECTION_OUT;
+                    rte_mbuf* p = rte_pcapng_copy(dp::meta(c).out_port, 0, c, pcapng_pool_,
+                                                  rte_pktmbuf_pkt_len(c), dp::meta(c).capture_tsc,
+                                                  dir);
+                    if (p != nullptr) {
+                        rte_pcapng_write_packets(pcapng_, &p, 1);
+                        rte_pktmbuf_free(p);
+                    }
+                }
+                written_++;
+            }
+            rte_pktmbuf_free(c);
+        }
+    }
+    return done();
+}
+
+nlohmann::json CaptureSession::status() const {
+    return {{"port", request_.port_name},
+            {"direction", direction_name(request_.direction)},
+            {"filter", request_.filter},
+            {"file", request_.file},
+            {"count", request_.count},
+            {"seen", seen_},
+            {"written", written_},
+            {"done", done()}};
+}
+
+} // namespace vxmesh::control

@@ -1,0 +1,61 @@
+// One capture (vxmeshctl capture): the control thread's side. It drains the copies the
+// workers made (dataplane/capture.hpp), keeps those that match the filter (a tcpdump
+// expression, compiled by libpcap), and writes them as pcapng: received and sent
+// packets through rte_pcapng; dropped packets as enhanced packet blocks written here,
+// because rte_pcapng 22.11 cannot attach the comment that carries the drop reason.
+#pragma once
+
+#include "dataplane/capture.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <pcap/pcap.h>
+
+#include <cstdint>
+#include <string>
+
+struct rte_pcapng;
+
+namespace vxmesh::control {
+
+struct CaptureRequest {
+    std::string port_name;
+    uint16_t port = 0;                 // DPDK port id
+    dp::CaptureDirection direction = dp::CaptureDirection::Rx;
+    uint64_t count = 0;                // stop after this many written packets; 0: until stopped
+    std::string filter;                // tcpdump syntax; empty: everything
+    std::string file;                  // pcapng output, created/truncated
+    uint32_t snaplen = 2048;
+};
+
+class CaptureSession {
+public:
+    // Opens the file and compiles the filter; throws std::runtime_error naming what failed.
+    CaptureSession(CaptureRequest request, rte_ring* ring, rte_mempool* pcapng_pool);
+    ~CaptureSession();
+    CaptureSession(const CaptureSession&) = delete;
+    CaptureSession& operator=(const CaptureSession&) = delete;
+
+    // Write what the workers queued. Returns true once `count` packets are written.
+    bool drain();
+    bool done() const { return request_.count != 0 && written_ >= request_.count; }
+
+    // The spec workers follow while this session runs.
+    dp::CaptureSpec spec(rte_mempool* copy_pool) const;
+    nlohmann::json status() const;
+
+private:
+    void write_drop(rte_mbuf* c);
+
+    CaptureRequest request_;
+    rte_ring* ring_;
+    rte_mempool* pcapng_pool_;
+    int fd_ = -1;
+    rte_pcapng* pcapng_ = nullptr;
+    bpf_program filter_{};
+    bool has_filter_ = false;
+    uint64_t seen_ = 0, written_ = 0;
+    int64_t realtime_minus_tsc_ns_ = 0; // converts a worker's TSC stamp to wall-clock ns
+};
+
+} // namespace vxmesh::control
