@@ -4,6 +4,7 @@
 // service and signals (SIGHUP reloads, SIGINT/SIGTERM stop) until told to stop.
 #include "control/capture_session.hpp"
 #include "control/config_load.hpp"
+#include "control/metrics_http.hpp"
 #include "control/control_socket.hpp"
 #include "control/network_state.hpp"
 #include "control/rpc.hpp"
@@ -57,6 +58,7 @@ struct Options {
     std::string stats_json;
     unsigned stats_interval_ms = 0;
     std::string socket;
+    std::string metrics_listen;
     unsigned mbufs = 16383;
     unsigned neighbours = 65536;
     std::vector<std::string> eal;
@@ -81,6 +83,8 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "stats-json", po::value(&o.stats_json), "write the final counters as JSON here at exit")(
         "stats-interval", po::value(&o.stats_interval_ms)->default_value(0),
         "also rewrite --stats-json every this many milliseconds while running (0: at exit only)")(
+        "metrics-listen", po::value(&o.metrics_listen),
+        "serve Prometheus text on http://ADDR:PORT/metrics (loopback addresses only)")(
         "socket", po::value(&o.socket),
         "control socket path (default /run/vxmesh/NODE.sock; \"none\" disables it)")(
         "mbufs", po::value(&o.mbufs)->default_value(16383), "size of the mbuf pool")(
@@ -178,6 +182,7 @@ struct Runtime final : control::ControlPlane {
     std::unique_ptr<dp::SnapshotPublisher> publisher;
     uint64_t generation_ = 0;
     std::unique_ptr<control::ControlSocket> socket;
+    std::unique_ptr<control::MetricsHttp> metrics;
     std::unique_ptr<control::NetworkState> state; // IPAM and the state file
     std::atomic<uint64_t> telemetry_generation{0}; // read by EAL's telemetry thread
     // Packet capture: copies from the workers, the pcapng buffers, the running session.
@@ -378,6 +383,12 @@ int run(Runtime& rt) {
             });
             fmt::print("vxmesh: control socket {}\n", path);
         }
+        if (!o.metrics_listen.empty()) {
+            rt.metrics = std::make_unique<control::MetricsHttp>(o.metrics_listen, [&rt] {
+                return control::stats_prometheus(rt.stats(), rt.desired.node.name);
+            });
+            fmt::print("vxmesh: metrics on http://{}/metrics\n", o.metrics_listen);
+        }
         fmt::print("vxmesh: node {} ready: {} port(s), {} worker(s), generation {}\n",
                    rt.desired.node.name, rt.ports.size(), o.workers, rt.generation_);
         std::fflush(stdout);
@@ -392,6 +403,7 @@ int run(Runtime& rt) {
             uint64_t now = now_ms();
             rt.neighbour_service->poll(*rt.publisher->current(), now);
             rt.poll_capture();
+            if (rt.metrics) rt.metrics->poll();
             if (o.stats_interval_ms != 0 && !o.stats_json.empty() && now >= next_stats_ms) {
                 write_stats_json(rt);
                 next_stats_ms = now + o.stats_interval_ms;
@@ -410,6 +422,7 @@ int run(Runtime& rt) {
     stop.store(true);
     if (launched) rte_eal_mp_wait_lcore();
     rt.socket.reset();
+    rt.metrics.reset();
     rt.capture.reset();
     fmt::print("{}", control::stats_text(rt.stats()));
     if (!o.stats_json.empty()) write_stats_json(rt);
