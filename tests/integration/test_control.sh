@@ -35,7 +35,7 @@ topo_overlay || fatal "lab: topology" "topo_overlay failed"
 RUN=$LAB_DIR/run
 SOCK1=$RUN/node1.sock
 SOCK2=$RUN/node2.sock
-lab_start_vxmesh node1 "$LAB_DIR/node1.yaml" --socket "$SOCK1" || fatal "vxmesh: start node1" "see log above"
+lab_start_vxmesh node1 "$LAB_DIR/node1.yaml" --socket "$SOCK1" --metrics-listen 127.0.0.1:9323 || fatal "vxmesh: start node1" "see log above"
 lab_start_vxmesh node2 "$LAB_DIR/node2.yaml" --socket "$SOCK2" || fatal "vxmesh: start node2" "see log above"
 PID1=$(lab_vxmesh_pid node1)
 # A private copy of vxmeshctl, so that a rebuild during the run cannot break it (the
@@ -507,8 +507,8 @@ out=$(ctl get 2>&1)
 [ "$(jf 'd["desired"]["node"]["name"] == "node1" and d["generation"] >= 1' <<<"$out" 2>/dev/null)" = True ] && pass "vxmeshctl get: JSON with node1's desired state" || fail "vxmeshctl get" "$(head -c 300 <<<"$out")"
 
 out=$(ctl network ls 2>&1); rc=$?
-if [ "$rc" = 0 ] && grep -Eq '^blue +blue +overlay +swarm +10\.0\.1\.0/24 +4097$' <<<"$out" &&
-    grep -Eq '^red +red +overlay +swarm +10\.0\.2\.0/24 +4098$' <<<"$out"; then pass "vxmeshctl network ls: blue and red"
+if [ "$rc" = 0 ] && grep -Eq '^[0-9a-z]{12} +blue +overlay +swarm +10\.0\.1\.0/24 +4097$' <<<"$out" &&
+    grep -Eq '^[0-9a-z]{12} +red +overlay +swarm +10\.0\.2\.0/24 +4098$' <<<"$out"; then pass "vxmeshctl network ls: blue and red"
 else fail "vxmeshctl network ls" "exit $rc: $(tr '\n' '|' <<<"$out")"; fi
 
 out=$(ctl network inspect blue 2>&1); rc=$?
@@ -583,6 +583,11 @@ out=$(ctl stats --prometheus 2>&1); rc=$?
 n=$(grep -cE '^vxmesh_port_rx_packets_total\{[^}]*\} [0-9]+$' <<<"$out")
 [ "$rc" = 0 ] && [ "$n" -ge 3 ] && pass "vxmeshctl stats --prometheus: $n vxmesh_port_rx_packets_total lines" || fail "vxmeshctl stats --prometheus" "exit $rc, $n rx lines: $(head -n 8 <<<"$out" | tr '\n' '|')"
 grep -E '^vxmesh_port_rx_packets_total' <<<"$out" | head -n 3 | sed 's/^/    /'
+# The HTTP exposition, on loopback inside node1's namespace.
+out=$(lab_exec node1 /usr/bin/python3 -c 'import urllib.request as u; r = u.urlopen("http://127.0.0.1:9323/metrics", timeout=5); print(r.status); print(r.read().decode())' 2>&1); rc=$?
+n=$(grep -cE '^vxmesh_drops_total\{node="node1",reason="[a-z_]+"\} [0-9]+$' <<<"$out")
+[ "$rc" = 0 ] && [ "$(head -n 1 <<<"$out")" = 200 ] && [ "$n" -ge 20 ] && grep -qE '^vxmesh_encap_total\{node="node1"\} [1-9]' <<<"$out" &&
+    pass "--metrics-listen: GET /metrics answers 200 with $n drop-reason series and encap > 0" || fail "--metrics-listen" "exit $rc: $(head -c 300 <<<"$out")"
 out=$(ctl --format json stats 2>&1); rc=$?
 sg=$(jf 'd["generation"]' <<<"$out" 2>/dev/null)
 [ "$rc" = 0 ] && [ "$sg" = "$(gen_of "$SOCK1")" ] && [ "$(jf 'd["ports"]["underlay"]["rx"] > 0 and d["encap"] > 0' <<<"$out" 2>/dev/null)" = True ] &&
