@@ -338,11 +338,17 @@ std::string NetworkState::state_json(const model::Config& running) const {
     }
     state["config_file_networks"] = from_file;
     state["networks"] = networks;
-    state["ipam"] = json::parse(ipam_.to_json());
+    // IPAM's networks in its own format. Endpoint addresses are left out: endpoints are not
+    // kept across restarts (IPAM is rebuilt from the config file's), and leaving them out
+    // keeps the file small and unchanged by endpoint churn, so that it is not rewritten.
+    json ipam = json::parse(ipam_.to_json());
+    for (json& n : ipam["networks"])
+        n["addresses"] = json::array();
+    state["ipam"] = ipam;
     return state.dump(2) + "\n";
 }
 
-void NetworkState::save(const model::Config& running) const {
+void NetworkState::save(const model::Config& running) {
     const std::string& path = settings_.path;
     const auto dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
@@ -351,7 +357,10 @@ void NetworkState::save(const model::Config& running) const {
         throw std::runtime_error(
             fmt::format("cannot save state {}: mkdir {}: {}", path, dir.string(), ec.message()));
     }
-    write_file_atomically(path, state_json(running), "state");
+    std::string text = state_json(running);
+    if (text == saved_) return; // unchanged: no need to write (and fsync) it again
+    write_file_atomically(path, text, "state");
+    saved_ = std::move(text);
 }
 
 } // namespace vxmesh::control

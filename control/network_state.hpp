@@ -93,12 +93,13 @@ private:
                                          bool dry_run, const std::set<std::string>* file_networks);
     model::Config merge(const model::Config& from_file, const std::vector<model::Network>& kept,
                         const std::string& where) const;
-    void save(const model::Config& running) const;
+    void save(const model::Config& running);
 
     StateSettings settings_;
     Ipam ipam_;
     std::set<std::string> file_networks_;    // names of the config file's networks
     std::vector<model::Network> remembered_; // the state file's networks, read at start-up
+    std::string saved_;                      // what the state file holds now
 };
 
 } // namespace vxmesh::control

@@ -511,7 +511,9 @@ TEST_CASE("the state survives a restart: networks with ids, and no conflicts", "
                     {{"name", "a"}, {"labels", {{"k", "v"}}}, {"attachable", true}})) == "ok");
         REQUIRE(ok_or_error(n.create({{"name", "b"}})) == "ok");
         REQUIRE(ok_or_error(n.create({{"name", "c"}, {"options", {{"encrypted", ""}}}})) == "ok");
+        const std::string before_attach = read_file(path);
         REQUIRE(ok_or_error(n.attach("e1", "a")) == "ok");
+        CHECK(read_file(path) == before_attach); // endpoints are not kept: not rewritten
         REQUIRE(ok_or_error(n.patch(json::array(
                     {{{"op", "remove"}, {"kind", "network"}, {"name", "b"}}}))) == "ok");
         CHECK(::access((path + ".tmp").c_str(), F_OK) != 0);
@@ -521,6 +523,8 @@ TEST_CASE("the state survives a restart: networks with ids, and no conflicts", "
         CHECK(state["config_file_networks"] == json::array({"blue"}));
         CHECK(state["networks"].size() == 3);
         CHECK(state["ipam"]["networks"].size() == 3);
+        CHECK(state["ipam"]["networks"][0]["name"] == "a");                // sorted by name
+        CHECK(state["ipam"]["networks"][0]["addresses"] == json::array()); // e1's left out
         CHECK(state["networks"][1]["name"] == "a");
         CHECK(state["networks"][1]["labels"]["k"] == "v");
         before_ids = config_to_json(n.plane.desired)["networks"].dump();
