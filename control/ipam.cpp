@@ -26,6 +26,8 @@ using model::format_ipv4;
 using model::format_prefix;
 using model::Ipv4;
 using model::Ipv4Prefix;
+using model::parse_ipv4;
+using model::parse_prefix;
 using json = nlohmann::ordered_json;
 
 // As the config loader allows, so that what is allocated here can be configured there.
@@ -112,32 +114,6 @@ std::optional<uint64_t> parse_decimal(std::string_view s) {
     return value;
 }
 
-// Four decimal octets 0..255, no leading zeros, nothing else (as the config loader).
-std::optional<Ipv4> parse_ipv4(std::string_view s) {
-    uint32_t value = 0;
-    for (int octet = 0; octet < 4; ++octet) {
-        const auto dot = octet < 3 ? s.find('.') : s.size();
-        if (dot == std::string_view::npos) return std::nullopt;
-        const std::string_view part = s.substr(0, dot);
-        const auto n = parse_decimal(part);
-        if (!n || *n > 255 || part.size() > 3 || (part.size() > 1 && part[0] == '0')) {
-            return std::nullopt;
-        }
-        value = (value << 8) | static_cast<uint32_t>(*n);
-        s.remove_prefix(std::min(s.size(), dot + 1));
-    }
-    return Ipv4{value};
-}
-
-std::optional<Ipv4Prefix> parse_prefix(std::string_view s) {
-    const auto slash = s.find('/');
-    if (slash == std::string_view::npos) return std::nullopt;
-    const auto ip = parse_ipv4(s.substr(0, slash));
-    const std::string_view len = s.substr(slash + 1);
-    const auto n = parse_decimal(len);
-    if (!ip || !n || *n > 32 || len.size() > 2) return std::nullopt;
-    return Ipv4Prefix{*ip, static_cast<uint8_t>(*n)};
-}
 
 // Reads the state file's JSON; every complaint names the file and the field's path.
 struct StateReader {
