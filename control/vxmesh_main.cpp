@@ -272,14 +272,33 @@ struct Runtime final : control::ControlPlane {
         return {{"running", false}, {"last", last_capture}};
     }
     // Workers stop copying (the publication waits for them), then the rest is written.
+    // A capture that fails (its file cannot be written) ends, with the error kept in its
+    // status; it never takes vxmesh down.
     void finish_capture() {
         std::unique_ptr<control::CaptureSession> session = std::move(capture);
         publish(compile(desired));
-        session->drain();
+        std::string error;
+        try {
+            session->drain();
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
         last_capture = session->status();
+        if (!error.empty()) last_capture["error"] = error;
     }
     void poll_capture() {
-        if (capture && capture->drain()) finish_capture();
+        if (!capture) return;
+        try {
+            if (!capture->drain()) return;
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "vxmesh: capture stopped: {}\n", e.what());
+            std::unique_ptr<control::CaptureSession> session = std::move(capture);
+            publish(compile(desired));
+            last_capture = session->status();
+            last_capture["error"] = e.what();
+            return;
+        }
+        finish_capture();
     }
     nlohmann::json last_capture;
 
