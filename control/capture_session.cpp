@@ -40,8 +40,8 @@ void pad4(std::string& b) { b.append((4 - b.size() % 4) % 4, '\0'); }
 
 } // namespace
 
-CaptureSession::CaptureSession(CaptureRequest request, rte_ring* ring, rte_mempool* pcapng_pool)
-    : request_(std::move(request)), ring_(ring), pcapng_pool_(pcapng_pool) {
+CaptureSession::CaptureSession(CaptureRequest request, rte_ring* ring)
+    : request_(std::move(request)), ring_(ring) {
     if (!request_.filter.empty()) {
         pcap_t* dead = pcap_open_dead(DLT_EN10MB, static_cast<int>(request_.snaplen));
         if (pcap_compile(dead, &filter_, request_.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
@@ -89,12 +89,14 @@ dp::CaptureSpec CaptureSession::spec(rte_mempool* copy_pool) const {
     return s;
 }
 
-void CaptureSession::write_drop(rte_mbuf* c) {
+void CaptureSession::write_packet(rte_mbuf* c) {
     const dp::PacketMeta& md = dp::meta(c);
-    std::string reason = fmt::format(
-        "drop: {}", md.drop_reason < static_cast<uint8_t>(dp::Drop::Count)
-                        ? dp::drop_name(static_cast<dp::Drop>(md.drop_reason))
-                        : std::string_view("?"));
+    auto direction = static_cast<dp::CaptureDirection>(md.capture_direction);
+    std::string comment;
+    if (direction == dp::CaptureDirection::Drop)
+        comment = fmt::format("drop: {}", md.drop_reason < static_cast<uint8_t>(dp::Drop::Count)
+                                              ? dp::drop_name(static_cast<dp::Drop>(md.drop_reason))
+                                              : std::string_view("?"));
     uint64_t ns = static_cast<uint64_t>(realtime_minus_tsc_ns_ + tsc_to_ns(md.capture_tsc));
     uint32_t caplen = rte_pktmbuf_pkt_len(c);
     // Enhanced Packet Block (draft-ietf-opsawg-pcapng §4.3); interfaces were declared
@@ -109,13 +111,15 @@ void CaptureSession::write_drop(rte_mbuf* c) {
     put32(b, md.capture_original_length);
     b.append(rte_pktmbuf_mtod(c, const char*), caplen); // copies are one segment
     pad4(b);
-    put16(b, 1); // opt_comment
-    put16(b, static_cast<uint16_t>(reason.size()));
-    b += reason;
-    pad4(b);
-    put16(b, 2); // epb_flags: inbound (the packet came in and went no further)
+    if (!comment.empty()) {
+        put16(b, 1); // opt_comment
+        put16(b, static_cast<uint16_t>(comment.size()));
+        b += comment;
+        pad4(b);
+    }
+    put16(b, 2); // epb_flags: bits 0-1 direction; a dropped packet came in and went no further
     put16(b, 4);
-    put32(b, 1);
+    put32(b, direction == dp::CaptureDirection::Tx ? 2 : 1);
     put16(b, 0); // opt_endofopt
     put16(b, 0);
     put32(b, static_cast<uint32_t>(b.size() + 4));
@@ -141,20 +145,7 @@ bool CaptureSession::drain() {
                 keep = pcap_offline_filter(&filter_, &h, rte_pktmbuf_mtod(c, const u_char*)) != 0;
             }
             if (keep) {
-                if (request_.direction == dp::CaptureDirection::Drop) {
-                    write_drop(c);
-                } else {
-                    auto dir = request_.direction == dp::CaptureDirection::Rx
-                                   ? RTE_PCAPNG_DIRECTION_IN
-                                   : RTE_PCAPNG_DIRECTION_OUT;
-                    rte_mbuf* p = rte_pcapng_copy(dp::meta(c).out_port, 0, c, pcapng_pool_,
-                                                  rte_pktmbuf_pkt_len(c), dp::meta(c).capture_tsc,
-                                                  dir);
-                    if (p != nullptr) {
-                        rte_pcapng_write_packets(pcapng_, &p, 1);
-                        rte_pktmbuf_free(p);
-                    }
-                }
+                write_packet(c);
                 written_++;
             }
             rte_pktmbuf_free(c);

@@ -1,8 +1,10 @@
 // One capture (vxmeshctl capture): the control thread's side. It drains the copies the
 // workers made (dataplane/capture.hpp), keeps those that match the filter (a tcpdump
-// expression, compiled by libpcap), and writes them as pcapng: received and sent
-// packets through rte_pcapng; dropped packets as enhanced packet blocks written here,
-// because rte_pcapng 22.11 cannot attach the comment that carries the drop reason.
+// expression, compiled by libpcap), and writes them as pcapng. rte_pcapng writes the
+// section and interface blocks; the packet blocks are written here, because
+// rte_pcapng 22.11 can neither attach the comment that carries a drop reason nor take
+// the original length of a cut copy, and its lazily set time base turns a timestamp
+// taken by a worker before the first conversion into one 278 years ahead.
 #pragma once
 
 #include "dataplane/capture.hpp"
@@ -31,7 +33,7 @@ struct CaptureRequest {
 class CaptureSession {
 public:
     // Opens the file and compiles the filter; throws std::runtime_error naming what failed.
-    CaptureSession(CaptureRequest request, rte_ring* ring, rte_mempool* pcapng_pool);
+    CaptureSession(CaptureRequest request, rte_ring* ring);
     ~CaptureSession();
     CaptureSession(const CaptureSession&) = delete;
     CaptureSession& operator=(const CaptureSession&) = delete;
@@ -45,11 +47,10 @@ public:
     nlohmann::json status() const;
 
 private:
-    void write_drop(rte_mbuf* c);
+    void write_packet(rte_mbuf* c); // an enhanced packet block, with the drop reason if any
 
     CaptureRequest request_;
     rte_ring* ring_;
-    rte_mempool* pcapng_pool_;
     int fd_ = -1;
     rte_pcapng* pcapng_ = nullptr;
     bpf_program filter_{};

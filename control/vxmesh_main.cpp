@@ -185,10 +185,9 @@ struct Runtime final : control::ControlPlane {
     std::unique_ptr<control::MetricsHttp> metrics;
     std::unique_ptr<control::NetworkState> state; // IPAM and the state file
     std::atomic<uint64_t> telemetry_generation{0}; // read by EAL's telemetry thread
-    // Packet capture: copies from the workers, the pcapng buffers, the running session.
+    // Packet capture: copies from the workers and the running session.
     rte_ring* capture_ring = nullptr;
     rte_mempool* capture_pool = nullptr;
-    rte_mempool* pcapng_pool = nullptr;
     std::unique_ptr<control::CaptureSession> capture;
 
     std::vector<control::NamedPort> named_ports() const {
@@ -251,7 +250,7 @@ struct Runtime final : control::ControlPlane {
         r.snaplen = p.value("snaplen", uint32_t{2048});
         if (r.snaplen == 0 || r.snaplen > RTE_MBUF_DEFAULT_DATAROOM)
             throw std::runtime_error(fmt::format("snaplen: must be 1..{}", RTE_MBUF_DEFAULT_DATAROOM));
-        capture = std::make_unique<control::CaptureSession>(r, capture_ring, pcapng_pool);
+        capture = std::make_unique<control::CaptureSession>(r, capture_ring);
         try {
             publish(compile(desired)); // a new generation whose workers copy what r selects
         } catch (...) {
@@ -361,10 +360,7 @@ int run(Runtime& rt) {
         rt.capture_ring = rte_ring_create("vxmesh_capture", 4096, rte_socket_id(), RING_F_SC_DEQ);
         rt.capture_pool = rte_pktmbuf_pool_create("vxmesh_capture", 4095, 128, dp::packet_meta_size,
                                                   RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
-        rt.pcapng_pool = rte_pktmbuf_pool_create("vxmesh_pcapng", 255, 0, 0,
-                                                 rte_pcapng_mbuf_size(RTE_MBUF_DEFAULT_DATAROOM),
-                                                 rte_socket_id());
-        if (rt.capture_ring == nullptr || rt.capture_pool == nullptr || rt.pcapng_pool == nullptr)
+        if (rt.capture_ring == nullptr || rt.capture_pool == nullptr)
             throw std::runtime_error(fmt::format("cannot create the capture ring and pools: {}",
                                                  rte_strerror(rte_errno)));
         rt.neighbours = std::make_unique<dp::NeighbourTable>(o.neighbours);

@@ -41,6 +41,7 @@ Commands:
           [--snaplen N] -w FILE    write pcapng of what a port receives, sends or
                                    drops (drops carry their reason as the comment);
                                    until N packets, or Ctrl-C
+  capture --stop                   end a capture whose vxmeshctl is gone
   network create [OPTIONS] NAME    create an overlay network, as docker network create
         --driver overlay  --subnet CIDR  --gateway IP  --ip-range CIDR  --internal
         --attachable  --ingress  --opt KEY[=VALUE]  --label KEY[=VALUE]  --dry-run
@@ -182,10 +183,20 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
         std::string port, direction = "rx", filter, file;
         uint64_t count = 0;
         uint32_t snaplen = 2048;
-        desc.add_options()("port", po::value(&port)->required())("direction", po::value(&direction))(
+        bool stop = false;
+        desc.add_options()("stop", po::bool_switch(&stop))("port", po::value(&port))("direction", po::value(&direction))(
             "count,c", po::value(&count))("filter", po::value(&filter))(
-            "snaplen", po::value(&snaplen))("write,w", po::value(&file)->required());
+            "snaplen", po::value(&snaplen))("write,w", po::value(&file));
         parse_verb(args, desc);
+        if (stop) { // ends a capture whose vxmeshctl is gone (killed, terminal closed)
+            json last = client.call("capture_stop")["last"];
+            fmt::print("{}\n", as_json ? last.dump(2)
+                                        : fmt::format("capture stopped: {} packets to {}",
+                                                      last.value("written", 0),
+                                                      last.value("file", std::string())));
+            return 0;
+        }
+        if (port.empty() || file.empty()) throw Usage("capture: --port and -w are required");
         char* absolute = realpath(file.substr(0, file.rfind('/') + 1).empty()
                                       ? "." : file.substr(0, file.rfind('/') + 1).c_str(), nullptr);
         if (absolute == nullptr) throw std::runtime_error(fmt::format("{}: {}", file, std::strerror(errno)));
@@ -194,6 +205,7 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
         static volatile std::sig_atomic_t interrupted = 0;
         std::signal(SIGINT, [](int) { interrupted = 1; });
         std::signal(SIGTERM, [](int) { interrupted = 1; });
+        std::signal(SIGHUP, [](int) { interrupted = 1; });
         client.call("capture_start", {{"port", port}, {"direction", direction}, {"count", count},
                                       {"filter", filter}, {"file", path}, {"snaplen", snaplen}});
         if (!as_json) fmt::print(stderr, "capturing on {} ({}) to {}{}\n", port, direction, path,
