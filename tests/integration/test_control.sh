@@ -583,6 +583,19 @@ out=$(ctl stats --prometheus 2>&1); rc=$?
 n=$(grep -cE '^vxmesh_port_rx_packets_total\{[^}]*\} [0-9]+$' <<<"$out")
 [ "$rc" = 0 ] && [ "$n" -ge 3 ] && pass "vxmeshctl stats --prometheus: $n vxmesh_port_rx_packets_total lines" || fail "vxmeshctl stats --prometheus" "exit $rc, $n rx lines: $(head -n 8 <<<"$out" | tr '\n' '|')"
 grep -E '^vxmesh_port_rx_packets_total' <<<"$out" | head -n 3 | sed 's/^/    /'
+# jf_lines EXPR: True when one JSON line on stdin satisfies EXPR (d is the line's value).
+jf_lines() { /usr/bin/python3 -c 'import json, sys
+print(any(eval(sys.argv[1], {}, {"d": json.loads(l)}) for l in sys.stdin if l.strip()))' "$1" 2>/dev/null || echo False; }
+# DPDK telemetry: dpdk-telemetry.py against the running process (file prefix vxmesh-PID).
+tpid=$(lab_vxmesh_pid node1)
+out=$(printf '/vxmesh/stats\n/vxmesh/drops\n/vxmesh/generation\n' | timeout 30 dpdk-telemetry.py -f "vxmesh-$tpid" 2>&1); rc=$?
+tel=$(grep -E '^\{"/vxmesh/' <<<"$out")
+if [ "$rc" = 0 ] && [ "$(jf_lines '"/vxmesh/stats" in d and d["/vxmesh/stats"]["encap"] > 0' <<<"$tel")" = True ] &&
+    [ "$(jf_lines '"/vxmesh/drops" in d and "vxlan_unknown_vni" in d["/vxmesh/drops"]' <<<"$tel")" = True ] &&
+    [ "$(jf_lines '"/vxmesh/generation" in d and d["/vxmesh/generation"]["generation"] == '"$(gen_of "$SOCK1")" <<<"$tel")" = True ]; then
+    pass "dpdk-telemetry.py: /vxmesh/stats (encap > 0), /vxmesh/drops, /vxmesh/generation = $(gen_of "$SOCK1")"
+else fail "dpdk-telemetry.py" "exit $rc: $(head -c 400 <<<"$out")"; fi
+
 # The HTTP exposition, on loopback inside node1's namespace.
 out=$(lab_exec node1 /usr/bin/python3 -c 'import urllib.request as u; r = u.urlopen("http://127.0.0.1:9323/metrics", timeout=5); print(r.status); print(r.read().decode())' 2>&1); rc=$?
 n=$(grep -cE '^vxmesh_drops_total\{node="node1",reason="[a-z_]+"\} [0-9]+$' <<<"$out")
