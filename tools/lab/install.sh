@@ -7,7 +7,7 @@ VXMESH_DEB_PACKAGES=(
     dpdk libdpdk-dev dpdk-dev libboost-program-options-dev libyaml-cpp-dev
     libsodium-dev libfmt-dev catch2 meson ninja-build pkg-config g++
     nlohmann-json3-dev tshark python3-scapy iproute2 ethtool iputils-ping socat netcat-openbsd
-    nftables util-linux gnuplot-nox valgrind
+    libpcap-dev nftables util-linux gnuplot-nox valgrind
 )
 
 # vxmesh_missing_deps [PKG...]: print the packages (default: all of the above) not installed.
