@@ -4,7 +4,6 @@
 #include "dataplane/packet_meta.hpp"
 
 #include <rte_cycles.h>
-#include <rte_ethdev.h>
 #include <rte_pcapng.h>
 
 #include <fmt/format.h>

@@ -308,6 +308,24 @@ std::string create_path(const std::string& loader_path) {
     return field;
 }
 
+// params[key] as IPv4 prefixes, each checked in order; past `max` entries the first
+// extra one is refused (a vxmesh network has a single subnet).
+std::vector<model::Ipv4Prefix> prefix_list(const json& params, const char* key, size_t max) {
+    std::vector<model::Ipv4Prefix> out;
+    const auto texts = string_list(params, key);
+    for (size_t i = 0; i < texts.size(); i++) {
+        std::string at = fmt::format("{}[{}]", key, i);
+        auto p = model::parse_prefix(texts[i]);
+        if (!p)
+            throw RequestError{fmt::format("{}: '{}' is not a valid IPv4 prefix (a.b.c.d/len)", at,
+                                           texts[i]),
+                               at};
+        if (i >= max) throw RequestError{at + ": a vxmesh network has a single subnet", at};
+        out.push_back(*p);
+    }
+    return out;
+}
+
 json network_create(ControlPlane& plane, NetworkState& state, const json& params) {
     static const std::set<std::string> known = {"name",     "driver",     "subnet",  "gateway",
                                                 "ip_range", "internal",   "attachable",
@@ -337,28 +355,8 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
     NetworkRequest request;
     request.name = name;
     request.ingress = bool_param(params, "ingress");
-    const auto subnets = string_list(params, "subnet");
-    for (size_t i = 0; i < subnets.size(); i++) {
-        std::string at = fmt::format("subnet[{}]", i);
-        auto p = model::parse_prefix(subnets[i]);
-        if (!p)
-            throw RequestError{fmt::format("{}: '{}' is not a valid IPv4 prefix (a.b.c.d/len)", at,
-                                           subnets[i]),
-                               at};
-        if (i > 0)
-            throw RequestError{at + ": a vxmesh network has a single subnet", at};
-        request.subnets.push_back(*p);
-    }
-    const auto ranges = string_list(params, "ip_range");
-    for (size_t i = 0; i < ranges.size(); i++) {
-        std::string at = fmt::format("ip_range[{}]", i);
-        auto p = model::parse_prefix(ranges[i]);
-        if (!p)
-            throw RequestError{fmt::format("{}: '{}' is not a valid IPv4 prefix (a.b.c.d/len)", at,
-                                           ranges[i]),
-                               at};
-        request.ip_ranges.push_back(*p);
-    }
+    request.subnets = prefix_list(params, "subnet", 1);
+    request.ip_ranges = prefix_list(params, "ip_range", SIZE_MAX);
     const auto gateways = string_list(params, "gateway");
     for (size_t i = 0; i < gateways.size(); i++) {
         std::string at = fmt::format("gateway[{}]", i);

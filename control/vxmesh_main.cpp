@@ -22,7 +22,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
-#include <rte_pcapng.h>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
