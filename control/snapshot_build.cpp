@@ -1,8 +1,5 @@
 #include "control/snapshot_build.hpp"
 
-#include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 #include <rte_vxlan.h>
@@ -28,26 +25,18 @@ rte_ether_addr ether(const model::Mac& mac) {
     return e;
 }
 
-// A read-only table: sized for its contents, never resized once published.
-rte_hash* make_table(const char* kind, uint64_t generation, uint32_t key_len, size_t entries) {
-    std::string name = fmt::format("vxm_{}_{}", kind, generation);
-    rte_hash_parameters params{};
-    params.name = name.c_str();
-    params.entries = static_cast<uint32_t>(std::max<size_t>(64, entries * 2));
-    params.key_len = key_len;
-    params.hash_func = key_len == 16 ? dp::key16_hash : rte_hash_crc;
-    params.socket_id = SOCKET_ID_ANY;
-    params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-    rte_hash* h = rte_hash_create(&params);
-    if (h == nullptr)
-        throw BuildError(fmt::format("cannot create the {} table for {} entries: {}", kind, entries,
-                                     rte_strerror(rte_errno)));
-    return h;
-}
-
-void add(rte_hash* h, const void* key, uint64_t value, const char* kind) {
-    int rc = rte_hash_add_key_data(h, key, reinterpret_cast<void*>(static_cast<uintptr_t>(value)));
-    if (rc != 0) throw BuildError(fmt::format("cannot add to the {} table: {}", kind, rte_strerror(-rc)));
+// Adds to a snapshot table; a key that is already there is a clash validation should
+// have caught, reported rather than silently overwritten.
+void add(dp::FlatTable& t, uint64_t key, uint64_t value, const char* kind, const std::string& what) {
+    switch (t.insert(key, value)) {
+    case dp::FlatTable::Insert::Added: return;
+    case dp::FlatTable::Insert::Exists:
+        throw BuildError(fmt::format("{}: already in the {} table", what, kind));
+    case dp::FlatTable::Insert::Full:
+        throw BuildError(fmt::format("{}: the {} table is full ({} entries)", what, kind, t.size()));
+    case dp::FlatTable::Insert::BadKey:
+        throw BuildError(fmt::format("{}: cannot be a key of the {} table", what, kind));
+    }
 }
 
 void build_outer_template(dp::PeerEntry& p, const model::Node& node, const BuildContext& ctx) {
@@ -92,18 +81,21 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
     s->neighbours = ctx.neighbours;
     s->capture = ctx.capture;
 
+    if (config.networks.size() >= dp::max_networks)
+        throw BuildError(fmt::format("{} networks: at most {} fit in a snapshot",
+                                     config.networks.size(), dp::max_networks - 1));
     size_t n_endpoints = config.endpoints.size();
-    s->fdb = make_table("fdb", ctx.generation, sizeof(dp::FdbKey), n_endpoints);
-    s->sources = make_table("src", ctx.generation, sizeof(dp::SourceKey), n_endpoints);
-    s->arp = make_table("arp", ctx.generation, sizeof(dp::ArpKey), n_endpoints);
-    s->vnis = make_table("vni", ctx.generation, sizeof(uint32_t), config.networks.size());
+    s->fdb = dp::FlatTable(n_endpoints);
+    s->sources = dp::FlatTable(n_endpoints);
+    s->arp = dp::FlatTable(n_endpoints);
+    s->vnis = dp::FlatTable(config.networks.size());
 
     std::unordered_map<std::string, uint16_t> network_index;
     for (const model::Network& n : config.networks) {
         auto index = static_cast<uint16_t>(s->networks.size());
-        s->networks.push_back({n.vni, n.mtu, be(n.gateway)});
+        s->networks.push_back({n.vni, rte_cpu_to_be_32(n.vni << 8), n.mtu, be(n.gateway)});
         network_index.emplace(n.name, index);
-        add(s->vnis, &n.vni, index, "vni");
+        add(s->vnis, n.vni, index, "VNI", fmt::format("{}networks: {}: VNI {}", where(n.origin), n.name, n.vni));
     }
 
     std::unordered_map<std::string, uint32_t> peer_index;
@@ -122,31 +114,24 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
         if (net == network_index.end())
             throw BuildError(fmt::format("{}endpoints: {}: unknown network '{}'", where(e.origin),
                                          e.name, e.network));
-        uint32_t vni = s->networks[net->second].vni;
-        rte_ether_addr mac = ether(e.mac);
+        uint16_t network = net->second;
+        uint64_t mac = dp::mac_pack(ether(e.mac));
+        std::string what = fmt::format("{}endpoints: {}", where(e.origin), e.name);
 
-        dp::FdbKey fdb{};
-        fdb.vni = vni;
-        std::memcpy(fdb.mac, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
         uint64_t value;
         if (e.node == node.name) {
             auto port = ctx.access_ports.find(e.port);
             if (port == ctx.access_ports.end())
-                throw BuildError(fmt::format("{}endpoints: {}: unknown port '{}'", where(e.origin),
-                                             e.name, e.port));
+                throw BuildError(fmt::format("{}: unknown port '{}'", what, e.port));
             value = dp::FdbValue::local(port->second);
-            dp::SourceKey source{};
-            source.port = port->second;
-            std::memcpy(source.mac, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-            if (rte_hash_lookup(s->sources, &source) >= 0)
-                throw BuildError(fmt::format(
-                    "{}endpoints: {}: another endpoint on port '{}' already has MAC {}",
-                    where(e.origin), e.name, e.port, model::format_mac(e.mac)));
-            add(s->sources, &source, net->second, "source");
+            if (s->sources.insert(dp::source_key(port->second, mac), network) ==
+                dp::FlatTable::Insert::Exists)
+                throw BuildError(fmt::format("{}: another endpoint on port '{}' already has MAC {}",
+                                             what, e.port, model::format_mac(e.mac)));
             dp::PortSources& ps = s->port_sources[port->second];
             if (ps.count < dp::PortSources::inline_max) {
-                ps.mac[ps.count] = dp::mac_pack(mac);
-                ps.network[ps.count] = net->second;
+                ps.mac[ps.count] = mac;
+                ps.network[ps.count] = network;
             } else {
                 ps.overflow = true;
             }
@@ -154,13 +139,13 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
         } else {
             auto peer = peer_index.find(e.node);
             if (peer == peer_index.end())
-                throw BuildError(fmt::format("{}endpoints: {}: unknown node '{}'", where(e.origin),
-                                             e.name, e.node));
+                throw BuildError(fmt::format("{}: unknown node '{}'", what, e.node));
             value = dp::FdbValue::remote(peer->second);
         }
-        add(s->fdb, &fdb, value, "fdb");
-        dp::ArpKey arp{vni, be(e.ip), 0};
-        add(s->arp, &arp, dp::mac_pack(mac), "arp");
+        add(s->fdb, dp::fdb_key(network, mac), value, "FDB",
+            fmt::format("{}: MAC {} on network '{}'", what, model::format_mac(e.mac), e.network));
+        add(s->arp, dp::arp_key(network, be(e.ip)), mac, "ARP",
+            fmt::format("{}: address {} on network '{}'", what, model::format_ipv4(e.ip), e.network));
     }
     return s;
 }

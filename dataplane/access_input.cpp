@@ -4,11 +4,9 @@
 // a container cannot speak for another). ARP goes to the proxy; other broadcast and
 // multicast is dropped (the control plane knows every endpoint, so nothing needs
 // flooding); unicast is looked up in the network's FDB: local → switch, remote →
-// encapsulate. The source check compares the port's few endpoint MACs inline (a
-// hash lookup only for ports with many); the FDB lookup is done in bulk for the burst.
+// encapsulate. The source check compares the port's few endpoint MACs inline (a table lookup only for ports with many); the FDB lookup is done in bulk for the burst.
 #include "dataplane/stages.hpp"
 
-#include <rte_hash.h>
 #include <rte_prefetch.h>
 
 #include <cstring>
@@ -29,9 +27,7 @@ static uint16_t source_check(const Snapshot& s, Lcore& lc, uint16_t port, rte_mb
                 continue;
             }
             // Bytes 6..13 are the source MAC and the ethertype: keep the 48 MAC bits.
-            uint64_t src;
-            std::memcpy(&src, rte_pktmbuf_mtod_offset(m, const uint8_t*, RTE_ETHER_ADDR_LEN), 8);
-            src &= 0xffffffffffffULL;
+            uint64_t src = load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, RTE_ETHER_ADDR_LEN));
             uint8_t e = 0;
             while (e < ps.count && ps.mac[e] != src) e++;
             if (unlikely(e == ps.count)) {
@@ -44,9 +40,8 @@ static uint16_t source_check(const Snapshot& s, Lcore& lc, uint16_t port, rte_mb
         return n_known;
     }
 
-    SourceKey source_keys[burst_size];
-    const void* keys[burst_size];
-    void* data[burst_size];
+    uint64_t keys[burst_size];
+    uint64_t values[burst_size];
     rte_mbuf* candidates[burst_size];
     uint16_t n_candidates = 0;
     for (uint16_t i = 0; i < n; i++) {
@@ -55,23 +50,18 @@ static uint16_t source_check(const Snapshot& s, Lcore& lc, uint16_t port, rte_mb
             drop(lc, Drop::Truncated, m);
             continue;
         }
-        auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-        SourceKey& k = source_keys[n_candidates];
-        k.port = port;
-        rte_memcpy(k.mac, eth->src_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
-        k.zero = 0;
-        keys[n_candidates] = &k;
+        keys[n_candidates] = source_key(
+            port, load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, RTE_ETHER_ADDR_LEN)));
         candidates[n_candidates++] = m;
     }
     if (n_candidates == 0) return 0;
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(s.sources, keys, n_candidates, &hits, data);
+    uint64_t hits = s.sources.lookup_bulk(keys, n_candidates, values);
     for (uint16_t i = 0; i < n_candidates; i++) {
         if (unlikely(!(hits & (uint64_t{1} << i)))) {
             drop(lc, Drop::UnknownSource, candidates[i]);
             continue;
         }
-        networks[n_known] = static_cast<uint16_t>(reinterpret_cast<uintptr_t>(data[i]));
+        networks[n_known] = static_cast<uint16_t>(values[i]);
         known[n_known++] = candidates[i];
     }
     return n_known;
@@ -83,9 +73,8 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
     uint16_t n_known = source_check(s, lc, port, pkts, n, known, networks);
     if (n_known == 0) return;
 
-    const void* keys[burst_size];
-    void* data[burst_size];
-    FdbKey fdb_keys[burst_size];
+    uint64_t keys[burst_size];
+    uint64_t values[burst_size];
     rte_mbuf* unicast[burst_size];
     rte_mbuf* arp[burst_size];
     uint16_t n_unicast = 0, n_arp = 0;
@@ -95,7 +84,6 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
         uint16_t network = networks[i];
         PacketMeta& md = meta(m);
         md.network = network;
-        md.vni = s.networks[network].vni;
 
         auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
         if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
@@ -103,12 +91,7 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
         } else if (unlikely(rte_is_multicast_ether_addr(&eth->dst_addr))) {
             drop(lc, Drop::FloodSuppressed, m);
         } else {
-            FdbKey& k = fdb_keys[n_unicast];
-            k.vni = md.vni;
-            rte_memcpy(k.mac, eth->dst_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
-            k.zero = 0;
-            k.zero2 = 0;
-            keys[n_unicast] = &k;
+            keys[n_unicast] = fdb_key(network, load_mac48(eth));
             unicast[n_unicast++] = m;
         }
     }
@@ -116,15 +99,14 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
     if (n_unicast) {
         rte_mbuf* remote[burst_size];
         uint16_t n_remote = 0;
-        uint64_t hits = 0;
-        rte_hash_lookup_bulk_data(s.fdb, keys, n_unicast, &hits, data);
+        uint64_t hits = s.fdb.lookup_bulk(keys, n_unicast, values);
         for (uint16_t i = 0; i < n_unicast; i++) {
             rte_mbuf* m = unicast[i];
             if (unlikely(!(hits & (uint64_t{1} << i)))) {
                 drop(lc, Drop::L2UnknownDestination, m);
                 continue;
             }
-            auto v = reinterpret_cast<uintptr_t>(data[i]);
+            uint64_t v = values[i];
             if (FdbValue::is_remote(v)) {
                 meta(m).peer = FdbValue::peer(v);
                 rte_prefetch0(&s.peers[FdbValue::peer(v)]); // read by vxlan_encap below

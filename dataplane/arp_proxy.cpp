@@ -5,14 +5,12 @@
 #include "dataplane/stages.hpp"
 
 #include <rte_arp.h>
-#include <rte_hash.h>
 
 namespace vxmesh::dp {
 
 void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
-    ArpKey arp_keys[burst_size];
-    const void* keys[burst_size];
-    void* data[burst_size];
+    uint64_t keys[burst_size];
+    uint64_t values[burst_size];
     rte_mbuf* requests[burst_size];
     uint16_t n_requests = 0;
 
@@ -35,24 +33,19 @@ void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uin
             drop(lc, Drop::ArpGratuitous, m);
             continue;
         }
-        ArpKey& k = arp_keys[n_requests];
-        k.vni = meta(m).vni;
-        k.ip = a->arp_data.arp_tip;
-        k.zero = 0;
-        keys[n_requests] = &k;
+        keys[n_requests] = arp_key(meta(m).network, a->arp_data.arp_tip);
         requests[n_requests++] = m;
     }
     if (n_requests == 0) return;
 
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(s.arp, keys, n_requests, &hits, data);
+    uint64_t hits = s.arp.lookup_bulk(keys, n_requests, values);
     for (uint16_t i = 0; i < n_requests; i++) {
         rte_mbuf* m = requests[i];
         if (!(hits & (uint64_t{1} << i))) {
             drop(lc, Drop::ArpUnknownTarget, m);
             continue;
         }
-        rte_ether_addr target_mac = mac_unpack(reinterpret_cast<uintptr_t>(data[i]));
+        rte_ether_addr target_mac = mac_unpack(values[i]);
         auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
         auto* a = reinterpret_cast<rte_arp_hdr*>(eth + 1);
         rte_be32_t target_ip = a->arp_data.arp_tip;

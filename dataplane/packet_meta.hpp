@@ -14,7 +14,6 @@ enum class PuntReason : uint8_t {
 
 struct PacketMeta {
     uint32_t peer;        // encap: index of the destination peer in the snapshot
-    uint32_t vni;         // encap: VNI of the source network
     uint32_t neighbour;   // punt: neighbour slot the packet waits for
     uint16_t network;     // index of the network in the snapshot
     uint16_t out_port;    // switch / decap: DPDK port id to send on

@@ -7,12 +7,11 @@
 #pragma once
 
 #include "dataplane/capture.hpp"
+#include "dataplane/flat_table.hpp"
 #include "dataplane/neighbour_table.hpp"
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 
 #include <cstdint>
 #include <cstring>
@@ -29,27 +28,36 @@ inline constexpr uint16_t vxlan_outer_size = 14 + 20 + 8 + 8;
 inline constexpr uint16_t vxlan_source_port_base = 49152;
 inline constexpr uint16_t vxlan_source_port_mask = 0x3fff;
 
-// Keys are padded to 16 bytes: rte_hash compares 16-byte keys with one vector compare
-// and falls back to memcmp for other sizes (measured: bench/README.md). Padding zeroed.
+// The tables' 64-bit keys (dataplane/flat_table.hpp). A MAC is packed as mac_pack()
+// does: its six bytes in the low 48 bits, in wire order from the lowest byte, which is
+// what an 8-byte load at the MAC's address gives once masked. Network ids are below
+// max_networks, so no key is FlatTable::empty_key.
+inline constexpr uint64_t mac48_mask = 0xffffffffffffULL;
+inline constexpr size_t max_networks = 0xffff;
 
-// The tables' hash: two CRC32 instructions over a 16-byte key, where rte_hash_crc's
-// generic loop spends ~40 instructions (callgrind, bench/README.md).
-inline uint32_t key16_hash(const void* key, uint32_t /*length*/, uint32_t seed) {
-    uint64_t w[2];
-    std::memcpy(w, key, sizeof(w));
-    return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], seed));
+// FDB: which MAC, on which network → FdbValue.
+inline uint64_t fdb_key(uint16_t network, uint64_t mac48) {
+    return uint64_t{network} << 48 | mac48;
+}
+// Sources: which local endpoint sent a frame, by access port and source MAC → network id.
+inline uint64_t source_key(uint16_t port, uint64_t mac48) {
+    return uint64_t{port} << 48 | mac48;
+}
+// ARP proxy: an overlay address (network order) on a network → packed MAC.
+inline uint64_t arp_key(uint16_t network, rte_be32_t ip) {
+    return uint64_t{network} << 32 | ip;
 }
 
-// Key of the FDB: which MAC, in which VNI.
-struct FdbKey {
-    uint32_t vni;
-    uint8_t mac[6];
-    uint16_t zero;
-    uint32_t zero2;
-};
-static_assert(sizeof(FdbKey) == 16);
+// The six bytes at `p` as a packed MAC. Reads eight: callers point into a header
+// with at least two more bytes after the MAC (an Ethernet header's source MAC and
+// ethertype follow its destination; its ethertype follows its source).
+inline uint64_t load_mac48(const void* p) {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof(v));
+    return v & mac48_mask;
+}
 
-// An FDB hit packed into the rte_hash data word.
+// An FDB hit packed into a table value.
 struct FdbValue {
     static constexpr uint64_t remote_bit = uint64_t{1} << 63;
     static uint64_t local(uint16_t port) { return port; }
@@ -59,25 +67,9 @@ struct FdbValue {
     static uint32_t peer(uint64_t v) { return static_cast<uint32_t>(v >> 16); }
 };
 
-// Which local endpoint sent a frame: its access port and source MAC.
-struct SourceKey {
-    uint16_t port;
-    uint8_t mac[6];
-    uint64_t zero;
-};
-static_assert(sizeof(SourceKey) == 16);
-
-// ARP proxy: an overlay address in a VNI → MAC (packed with mac_pack).
-struct ArpKey {
-    uint32_t vni;
-    rte_be32_t ip;
-    uint64_t zero;
-};
-static_assert(sizeof(ArpKey) == 16);
-
 // The endpoints attached to one access port. Most ports carry one endpoint (Docker
 // gives each container one veth per network), so the source check compares a few
-// MACs inline; a port with more falls back to the `sources` hash.
+// MACs inline; a port with more falls back to the `sources` table.
 struct PortSources {
     static constexpr uint8_t inline_max = 4;
     uint8_t count = 0;
@@ -88,6 +80,7 @@ struct PortSources {
 
 struct NetworkEntry {
     uint32_t vni;
+    rte_be32_t vni_word;    // the VXLAN header's second word: VNI << 8, network order
     uint16_t mtu;           // inner IP MTU; frames up to mtu + 14 bytes are carried
     rte_be32_t gateway;
 };
@@ -112,11 +105,11 @@ struct Snapshot {
     std::vector<NetworkEntry> networks; // index = network id
     std::vector<PeerEntry> peers;       // index = peer id
 
-    rte_hash* fdb = nullptr;     // FdbKey → FdbValue
-    rte_hash* sources = nullptr; // SourceKey → network id (every local endpoint)
+    FlatTable fdb;     // fdb_key → FdbValue
+    FlatTable sources; // source_key → network id (every local endpoint)
     PortSources port_sources[max_ports_snapshot];
-    rte_hash* arp = nullptr;     // ArpKey → packed MAC
-    rte_hash* vnis = nullptr;    // VNI (uint32) → network id; for drop accounting on misses
+    FlatTable arp;     // arp_key → packed MAC
+    FlatTable vnis;    // VNI → network id
 
     const NeighbourTable* neighbours = nullptr;
     CaptureSpec capture;              // active only while vxmeshctl capture runs
@@ -124,12 +117,6 @@ struct Snapshot {
     Snapshot() = default;
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;
-    ~Snapshot() {
-        rte_hash_free(fdb);
-        rte_hash_free(sources);
-        rte_hash_free(arp);
-        rte_hash_free(vnis);
-    }
 };
 
 } // namespace vxmesh::dp

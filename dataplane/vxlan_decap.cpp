@@ -1,9 +1,9 @@
 // VXLAN decapsulation (RFC 7348 §5): the I flag must be set (the other flag bits are
 // reserved and ignored on receipt); the inner destination must be an endpoint of
-// that VNI attached to this node. The FDB lookup is done in bulk for the burst.
+// that VNI attached to this node. The VNI names the network (one lookup per
+// change of VNI in the burst); the FDB lookup is done in bulk for the burst.
 #include "dataplane/stages.hpp"
 
-#include <rte_hash.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 #include <rte_vxlan.h>
@@ -18,12 +18,15 @@ static inline uint32_t inner_offset(const rte_mbuf* m) {
 }
 
 void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
-    FdbKey fdb_keys[burst_size];
-    const void* keys[burst_size];
-    void* data[burst_size];
+    uint64_t keys[burst_size];
+    uint64_t values[burst_size];
     rte_mbuf* valid[burst_size];
     uint16_t offsets[burst_size];
     uint16_t n_valid = 0;
+    // A burst usually carries few VNIs: remember the last one's network.
+    rte_be32_t last_vni = 0;
+    uint16_t last_network = 0;
+    bool have_last = false;
 
     for (uint16_t i = 0; i < n; i++) {
         rte_mbuf* m = pkts[i];
@@ -34,32 +37,32 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
             drop(lc, Drop::VxlanBadFlags, m);
             continue;
         }
-        auto* inner = rte_pktmbuf_mtod_offset(m, const rte_ether_hdr*, offset);
-        FdbKey& k = fdb_keys[n_valid];
-        k.vni = rte_be_to_cpu_32(vxlan->vx_vni) >> 8;
-        rte_memcpy(k.mac, inner->dst_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
-        k.zero = 0;
-        k.zero2 = 0;
-        keys[n_valid] = &k;
+        if (!have_last || vxlan->vx_vni != last_vni) {
+            const uint64_t* network = s.vnis.find(rte_be_to_cpu_32(vxlan->vx_vni) >> 8);
+            if (unlikely(network == nullptr)) {
+                drop(lc, Drop::VxlanUnknownVni, m);
+                continue;
+            }
+            last_vni = vxlan->vx_vni;
+            last_network = static_cast<uint16_t>(*network);
+            have_last = true;
+        }
+        keys[n_valid] = fdb_key(last_network, load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, offset)));
         offsets[n_valid] = static_cast<uint16_t>(offset);
         valid[n_valid++] = m;
     }
     if (n_valid == 0) return;
 
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(s.fdb, keys, n_valid, &hits, data);
+    uint64_t hits = s.fdb.lookup_bulk(keys, n_valid, values);
     for (uint16_t i = 0; i < n_valid; i++) {
         rte_mbuf* m = valid[i];
-        auto v = reinterpret_cast<uintptr_t>(data[i]);
-        if (likely((hits & (uint64_t{1} << i)) && !FdbValue::is_remote(v))) {
+        if (likely((hits & (uint64_t{1} << i)) && !FdbValue::is_remote(values[i]))) {
             rte_pktmbuf_adj(m, offsets[i]);
             lc.stats->decap++;
-            tx_enqueue(lc, FdbValue::port(v), m);
+            tx_enqueue(lc, FdbValue::port(values[i]), m);
             continue;
         }
-        // A miss: tell an unknown VNI from an unknown endpoint (off the fast path).
-        bool vni_known = rte_hash_lookup(s.vnis, &fdb_keys[i].vni) >= 0;
-        drop(lc, vni_known ? Drop::VxlanUnknownDestination : Drop::VxlanUnknownVni, m);
+        drop(lc, Drop::VxlanUnknownDestination, m);
     }
 }
 

@@ -44,8 +44,9 @@ void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         rte_mbuf* m = pkts[i];
         PacketMeta& md = meta(m);
         const PeerEntry& peer = s.peers[md.peer];
+        const NetworkEntry& net = s.networks[md.network];
         uint32_t inner_len = rte_pktmbuf_pkt_len(m);
-        if (unlikely(inner_len > s.networks[md.network].mtu + sizeof(rte_ether_hdr))) {
+        if (unlikely(inner_len > net.mtu + sizeof(rte_ether_hdr))) {
             drop(lc, Drop::MtuExceeded, m);
             continue;
         }
@@ -72,7 +73,7 @@ void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         ip->hdr_checksum = static_cast<uint16_t>(~sum);
         udp->src_port = rte_cpu_to_be_16(vxlan_source_port_base | (hash & vxlan_source_port_mask));
         udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len - sizeof(rte_ipv4_hdr)));
-        vxlan->vx_vni = rte_cpu_to_be_32(md.vni << 8);
+        vxlan->vx_vni = net.vni_word;
         lc.stats->encap++;
 
         uint64_t mac = s.neighbours->lookup(peer.neighbour);

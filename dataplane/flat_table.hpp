@@ -1,0 +1,124 @@
+// FlatTable: the snapshot's exact-match tables (FDB, sources, ARP, VNIs).
+//
+// A snapshot is built once by the control thread and only read after it is published,
+// so its tables need none of what rte_hash carries for concurrent writers (signature
+// arrays, buckets of eight with a separate key store, cuckoo displacement, lock-free
+// readers during updates). Measured under callgrind, rte_hash_lookup_bulk_data cost
+// ~150 instructions per key, more than half of VXLAN encapsulation (bench/README.md).
+//
+// This table is open addressing with linear probing, never more than half full, of
+// 16-byte slots {key, value} (four per cache line) with 64-bit keys and values. The
+// hash is one CRC32 instruction; a lookup reads one slot and almost always stops
+// there. Bulk lookups first hash every key and prefetch its slot, then probe, so a
+// burst's misses to memory overlap (the 100k-endpoint tables do not fit in cache).
+//
+// Keys are packed by the callers (key helpers in snapshot.hpp); the all-ones key marks
+// an empty slot and can never be inserted. Not thread-safe while building; immutable
+// (and safe to read from any thread) once built.
+#pragma once
+
+#include <rte_common.h>
+#include <rte_hash_crc.h>
+#include <rte_prefetch.h>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+namespace vxmesh::dp {
+
+class FlatTable {
+public:
+    static constexpr uint64_t empty_key = ~uint64_t{0};
+    static constexpr uint32_t hash_seed = 0x5f3759df;
+
+    struct Slot {
+        uint64_t key;
+        uint64_t value;
+    };
+
+    FlatTable() : FlatTable(0) {}
+
+    // A table for up to `entries` keys: 2 × entries slots rounded up to a power of two
+    // (at least 16).
+    explicit FlatTable(size_t entries) {
+        size_t want = entries < 8 ? 16 : std::bit_ceil(entries * 2);
+        void* p = std::aligned_alloc(RTE_CACHE_LINE_SIZE, want * sizeof(Slot));
+        if (p == nullptr) throw std::bad_alloc();
+        slots_.reset(static_cast<Slot*>(p));
+        for (size_t i = 0; i < want; i++) slots_[i] = {empty_key, 0};
+        mask_ = static_cast<uint32_t>(want - 1);
+        limit_ = want / 2;
+    }
+
+    FlatTable(FlatTable&&) noexcept = default;
+    FlatTable& operator=(FlatTable&&) noexcept = default;
+
+    size_t size() const { return size_; }
+    size_t capacity() const { return size_t{mask_} + 1; }
+    size_t bytes() const { return capacity() * sizeof(Slot); }
+
+    enum class Insert { Added, Exists, Full, BadKey };
+
+    // Control thread, while building. An existing key keeps its value.
+    Insert insert(uint64_t key, uint64_t value) {
+        if (key == empty_key) return Insert::BadKey;
+        uint32_t i = slot_index(key);
+        for (;; i = (i + 1) & mask_) {
+            if (slots_[i].key == key) return Insert::Exists;
+            if (slots_[i].key == empty_key) break;
+        }
+        if (size_ >= limit_) return Insert::Full;
+        slots_[i] = {key, value};
+        size_++;
+        return Insert::Added;
+    }
+
+    uint32_t slot_index(uint64_t key) const {
+        return rte_hash_crc_8byte(key, hash_seed) & mask_;
+    }
+
+    // The value of `key`, or nullptr.
+    const uint64_t* find(uint64_t key) const { return probe(key, slot_index(key)); }
+
+    // Looks up n ≤ 64 keys; bit i of the result is set when keys[i] was found, its
+    // value then in values[i].
+    uint64_t lookup_bulk(const uint64_t* keys, unsigned n, uint64_t* values) const {
+        uint32_t index[64];
+        for (unsigned i = 0; i < n; i++) {
+            index[i] = slot_index(keys[i]);
+            rte_prefetch0(&slots_[index[i]]);
+        }
+        uint64_t hits = 0;
+        for (unsigned i = 0; i < n; i++) {
+            const uint64_t* v = probe(keys[i], index[i]);
+            if (likely(v != nullptr)) {
+                values[i] = *v;
+                hits |= uint64_t{1} << i;
+            }
+        }
+        return hits;
+    }
+
+private:
+    const uint64_t* probe(uint64_t key, uint32_t i) const {
+        for (;; i = (i + 1) & mask_) {
+            const Slot& s = slots_[i];
+            if (likely(s.key == key)) return &s.value;
+            if (s.key == empty_key) return nullptr;
+        }
+    }
+
+    struct Free {
+        void operator()(Slot* p) const { std::free(p); }
+    };
+    std::unique_ptr<Slot[], Free> slots_;
+    uint32_t mask_ = 0;
+    size_t size_ = 0;
+    size_t limit_ = 0;
+};
+
+} // namespace vxmesh::dp
