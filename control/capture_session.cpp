@@ -103,7 +103,7 @@ void CaptureSession::write_packet(rte_mbuf* c) {
     std::string b;
     put32(b, 0x00000006);
     put32(b, 0); // total length, set below
-    put32(b, md.out_port);
+    put32(b, md.capture_port);
     put32(b, static_cast<uint32_t>(ns >> 32));
     put32(b, static_cast<uint32_t>(ns));
     put32(b, caplen);

@@ -13,12 +13,49 @@
 
 namespace vxmesh::dp {
 
-// The source check: which network each frame's endpoint is on, or a drop. Returns the
-// frames that passed, their network ids in `networks`.
-static uint16_t source_check(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts,
-                             uint16_t n, rte_mbuf** known, uint16_t* networks) {
+namespace {
+
+// A burst sorted by what happens next, with each frame's network id (kept beside the
+// mbufs rather than in their metadata, so that no other cache line of the mbuf is
+// written); unicast frames carry their FDB key.
+struct Sorted {
+    uint64_t keys[burst_size];
+    rte_mbuf* unicast[burst_size];
+    uint16_t unicast_network[burst_size];
+    rte_mbuf* arp[burst_size];
+    uint16_t arp_network[burst_size];
+    uint16_t n_unicast = 0, n_arp = 0;
+};
+
+// Bytes 0..7 of an Ethernet header hold the destination MAC, 6..13 the source MAC and
+// the ethertype: two 8-byte loads give all three.
+inline uint64_t head_word(const rte_mbuf* m, uint32_t offset) {
+    uint64_t v;
+    std::memcpy(&v, rte_pktmbuf_mtod_offset(m, const uint8_t*, offset), sizeof(v));
+    return v;
+}
+inline uint16_t ethertype_of(uint64_t src_word) { return static_cast<uint16_t>(src_word >> 48); }
+
+// A frame whose source passed the check, on `network`: ARP, flood or unicast.
+inline void sort_frame(Lcore& lc, Sorted& out, rte_mbuf* m, uint16_t network, uint64_t src_word) {
+    uint64_t dst_word = head_word(m, 0);
+    if (ethertype_of(src_word) == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+        out.arp_network[out.n_arp] = network;
+        out.arp[out.n_arp++] = m;
+    } else if (unlikely(dst_word & 1)) { // I/G bit of the first byte: group address
+        drop(lc, Drop::FloodSuppressed, m);
+    } else {
+        out.keys[out.n_unicast] = fdb_key(network, dst_word & mac48_mask);
+        out.unicast_network[out.n_unicast] = network;
+        out.unicast[out.n_unicast++] = m;
+    }
+}
+
+// The source check (which network each frame's endpoint is on, or a drop) and the
+// sorting. Ports with a few endpoints compare them inline, in the same pass.
+void check_and_sort(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n,
+                    Sorted& out) {
     const PortSources& ps = s.port_sources[port];
-    uint16_t n_known = 0;
     if (likely(!ps.overflow)) {
         for (uint16_t i = 0; i < n; i++) {
             rte_mbuf* m = pkts[i];
@@ -26,22 +63,22 @@ static uint16_t source_check(const Snapshot& s, Lcore& lc, uint16_t port, rte_mb
                 drop(lc, Drop::Truncated, m);
                 continue;
             }
-            // Bytes 6..13 are the source MAC and the ethertype: keep the 48 MAC bits.
-            uint64_t src = load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, RTE_ETHER_ADDR_LEN));
+            uint64_t src_word = head_word(m, RTE_ETHER_ADDR_LEN);
+            uint64_t src = src_word & mac48_mask;
             uint8_t e = 0;
             while (e < ps.count && ps.mac[e] != src) e++;
             if (unlikely(e == ps.count)) {
                 drop(lc, Drop::UnknownSource, m);
                 continue;
             }
-            networks[n_known] = ps.network[e];
-            known[n_known++] = m;
+            sort_frame(lc, out, m, ps.network[e], src_word);
         }
-        return n_known;
+        return;
     }
 
     uint64_t keys[burst_size];
     uint64_t values[burst_size];
+    uint64_t words[burst_size];
     rte_mbuf* candidates[burst_size];
     uint16_t n_candidates = 0;
     for (uint16_t i = 0; i < n; i++) {
@@ -50,75 +87,54 @@ static uint16_t source_check(const Snapshot& s, Lcore& lc, uint16_t port, rte_mb
             drop(lc, Drop::Truncated, m);
             continue;
         }
-        keys[n_candidates] = source_key(
-            port, load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, RTE_ETHER_ADDR_LEN)));
+        words[n_candidates] = head_word(m, RTE_ETHER_ADDR_LEN);
+        keys[n_candidates] = source_key(port, words[n_candidates] & mac48_mask);
         candidates[n_candidates++] = m;
     }
-    if (n_candidates == 0) return 0;
     uint64_t hits = s.sources.lookup_bulk(keys, n_candidates, values);
     for (uint16_t i = 0; i < n_candidates; i++) {
         if (unlikely(!(hits & (uint64_t{1} << i)))) {
             drop(lc, Drop::UnknownSource, candidates[i]);
             continue;
         }
-        networks[n_known] = static_cast<uint16_t>(values[i]);
-        known[n_known++] = candidates[i];
+        sort_frame(lc, out, candidates[i], static_cast<uint16_t>(values[i]), words[i]);
     }
-    return n_known;
 }
 
+} // namespace
+
 void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
-    rte_mbuf* known[burst_size];
-    uint16_t networks[burst_size];
-    uint16_t n_known = source_check(s, lc, port, pkts, n, known, networks);
-    if (n_known == 0) return;
+    Sorted sorted;
+    check_and_sort(s, lc, port, pkts, n, sorted);
 
-    uint64_t keys[burst_size];
-    uint64_t values[burst_size];
-    rte_mbuf* unicast[burst_size];
-    rte_mbuf* arp[burst_size];
-    uint16_t n_unicast = 0, n_arp = 0;
-
-    for (uint16_t i = 0; i < n_known; i++) {
-        rte_mbuf* m = known[i];
-        uint16_t network = networks[i];
-        PacketMeta& md = meta(m);
-        md.network = network;
-
-        auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-        if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
-            arp[n_arp++] = m;
-        } else if (unlikely(rte_is_multicast_ether_addr(&eth->dst_addr))) {
-            drop(lc, Drop::FloodSuppressed, m);
-        } else {
-            keys[n_unicast] = fdb_key(network, load_mac48(eth));
-            unicast[n_unicast++] = m;
-        }
-    }
-
-    if (n_unicast) {
+    if (sorted.n_unicast) {
+        uint64_t values[burst_size];
         rte_mbuf* remote[burst_size];
+        uint32_t remote_peer[burst_size];
+        uint16_t remote_network[burst_size];
         uint16_t n_remote = 0;
-        uint64_t hits = s.fdb.lookup_bulk(keys, n_unicast, values);
-        for (uint16_t i = 0; i < n_unicast; i++) {
-            rte_mbuf* m = unicast[i];
+        uint64_t hits = s.fdb.lookup_bulk(sorted.keys, sorted.n_unicast, values);
+        for (uint16_t i = 0; i < sorted.n_unicast; i++) {
+            rte_mbuf* m = sorted.unicast[i];
             if (unlikely(!(hits & (uint64_t{1} << i)))) {
                 drop(lc, Drop::L2UnknownDestination, m);
                 continue;
             }
             uint64_t v = values[i];
             if (FdbValue::is_remote(v)) {
-                meta(m).peer = FdbValue::peer(v);
-                rte_prefetch0(&s.peers[FdbValue::peer(v)]); // read by vxlan_encap below
+                uint32_t peer = FdbValue::peer(v);
+                rte_prefetch0(&s.peers[peer]); // read by vxlan_encap below
+                remote_peer[n_remote] = peer;
+                remote_network[n_remote] = sorted.unicast_network[i];
                 remote[n_remote++] = m;
             } else {
                 lc.stats->switched++;
                 tx_enqueue(lc, FdbValue::port(v), m);
             }
         }
-        if (n_remote) vxlan_encap(s, lc, remote, n_remote);
+        if (n_remote) vxlan_encap(s, lc, remote, remote_peer, remote_network, n_remote);
     }
-    if (n_arp) arp_proxy(s, lc, port, arp, n_arp);
+    if (sorted.n_arp) arp_proxy(s, lc, port, sorted.arp, sorted.arp_network, sorted.n_arp);
 }
 
 } // namespace vxmesh::dp

@@ -8,7 +8,8 @@
 
 namespace vxmesh::dp {
 
-void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts,
+               const uint16_t* networks, uint16_t n) {
     uint64_t keys[burst_size];
     uint64_t values[burst_size];
     rte_mbuf* requests[burst_size];
@@ -33,7 +34,7 @@ void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uin
             drop(lc, Drop::ArpGratuitous, m);
             continue;
         }
-        keys[n_requests] = arp_key(meta(m).network, a->arp_data.arp_tip);
+        keys[n_requests] = arp_key(networks[i], a->arp_data.arp_tip);
         requests[n_requests++] = m;
     }
     if (n_requests == 0) return;

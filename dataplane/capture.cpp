@@ -19,7 +19,7 @@ rte_mbuf* copy_for_capture(Lcore& lc, const rte_mbuf* m, uint16_t port, CaptureD
         return nullptr;
     }
     PacketMeta& md = meta(c);
-    md.out_port = port;
+    md.capture_port = port;
     md.capture_direction = static_cast<uint8_t>(dir);
     md.drop_reason = reason;
     md.capture_original_length = rte_pktmbuf_pkt_len(m);

@@ -16,8 +16,10 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace vxmesh::dp {
 
@@ -73,6 +75,17 @@ inline void tx_enqueue(Lcore& lc, uint16_t port, rte_mbuf* m) {
     }
     b.pkts[b.count++] = m;
     lc.tx_pending |= uint32_t{1} << port;
+}
+
+// tx_enqueue for n packets to one port; what does not fit is dropped as TxFull.
+inline void tx_enqueue_burst(Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+    if (n == 0) return;
+    TxBuffer& b = lc.tx[port];
+    uint16_t fit = std::min<uint16_t>(n, tx_buffer_size - b.count);
+    std::memcpy(&b.pkts[b.count], pkts, fit * sizeof(rte_mbuf*));
+    b.count += fit;
+    lc.tx_pending |= uint32_t{1} << port;
+    for (uint16_t i = fit; i < n; i++) drop(lc, Drop::TxFull, pkts[i]);
 }
 
 // Send what the stages left in the buffers; what a queue refuses is dropped as TxFull.

@@ -1,4 +1,6 @@
-// Per-packet metadata, kept in the mbuf private area between stages.
+// Per-packet metadata, kept in the mbuf private area for what leaves the fast path: a
+// packet punted to the control thread, a capture copy. The fast path itself passes
+// what a stage needs beside the mbufs (arrays on the stack), never touching this line.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -13,18 +15,15 @@ enum class PuntReason : uint8_t {
 };
 
 struct PacketMeta {
-    uint32_t peer;        // encap: index of the destination peer in the snapshot
     uint32_t neighbour;   // punt: neighbour slot the packet waits for
-    uint16_t network;     // index of the network in the snapshot
-    uint16_t out_port;    // switch / decap: DPDK port id to send on
+    uint16_t capture_port;            // capture copies: the DPDK port it was seen on
     PuntReason punt;
     uint8_t capture_direction;        // capture copies: dp::CaptureDirection
     uint8_t drop_reason;              // capture copies of drops: dp::Drop
-    uint8_t reserved;
     uint32_t capture_original_length; // capture copies: length before snaplen
     uint64_t capture_tsc;             // capture copies: when the worker saw it
 };
-static_assert(sizeof(PacketMeta) == 32, "PacketMeta must stay small: it lives in every mbuf");
+static_assert(sizeof(PacketMeta) <= 32, "PacketMeta must stay small: it lives in every mbuf");
 
 // The mempool is created with this private size (see dataplane/ports.cpp).
 inline constexpr uint16_t packet_meta_size = RTE_ALIGN(sizeof(PacketMeta), RTE_MBUF_PRIV_ALIGN);

@@ -13,6 +13,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -33,6 +34,7 @@ inline constexpr uint16_t vxlan_source_port_mask = 0x3fff;
 // what an 8-byte load at the MAC's address gives once masked. Network ids are below
 // max_networks, so no key is FlatTable::empty_key.
 inline constexpr uint64_t mac48_mask = 0xffffffffffffULL;
+static_assert(std::endian::native == std::endian::little, "MAC packing assumes little endian");
 inline constexpr size_t max_networks = 0xffff;
 
 // FDB: which MAC, on which network → FdbValue.

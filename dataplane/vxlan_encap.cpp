@@ -7,7 +7,8 @@
 // §5 recommends for IPv4.
 #include "dataplane/stages.hpp"
 
-#include <rte_hash_crc.h>
+#include <cstring>
+
 #include <rte_ip.h>
 #include <rte_prefetch.h>
 #include <rte_udp.h>
@@ -15,36 +16,18 @@
 
 namespace vxmesh::dp {
 
-uint32_t inner_flow_hash(const rte_mbuf* m) {
-    auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-    uint32_t len = rte_pktmbuf_data_len(m);
-    if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
-        len >= sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) {
-        auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
-        uint32_t ports = ip->next_proto_id;
-        uint32_t ihl = (ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4u;
-        bool first_fragment = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) == 0;
-        if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
-            first_fragment && len >= sizeof(rte_ether_hdr) + ihl + 4) {
-            uint32_t l4;
-            std::memcpy(&l4, reinterpret_cast<const uint8_t*>(ip) + ihl, 4);
-            ports ^= l4;
-        }
-        // One CRC32 instruction over both addresses, seeded with protocol and ports.
-        return rte_hash_crc_8byte(uint64_t{ip->src_addr} << 32 | ip->dst_addr, ports);
-    }
-    return rte_hash_crc(eth, 2 * RTE_ETHER_ADDR_LEN, 0);
-}
-
-void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
+void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, const uint32_t* peers,
+                 const uint16_t* networks, uint16_t n) {
     // The next hops' MAC words: with many peers they are rarely in cache.
     for (uint16_t i = 0; i < n; i++)
-        rte_prefetch0(&s.neighbours->slot(s.peers[meta(pkts[i]).peer].neighbour));
+        rte_prefetch0(&s.neighbours->slot(s.peers[peers[i]].neighbour));
+    rte_mbuf* ready[burst_size];
+    uint16_t n_ready = 0;
+    uint64_t encapsulated = 0;
     for (uint16_t i = 0; i < n; i++) {
         rte_mbuf* m = pkts[i];
-        PacketMeta& md = meta(m);
-        const PeerEntry& peer = s.peers[md.peer];
-        const NetworkEntry& net = s.networks[md.network];
+        const PeerEntry& peer = s.peers[peers[i]];
+        const NetworkEntry& net = s.networks[networks[i]];
         uint32_t inner_len = rte_pktmbuf_pkt_len(m);
         if (unlikely(inner_len > net.mtu + sizeof(rte_ether_hdr))) {
             drop(lc, Drop::MtuExceeded, m);
@@ -74,17 +57,19 @@ void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         udp->src_port = rte_cpu_to_be_16(vxlan_source_port_base | (hash & vxlan_source_port_mask));
         udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len - sizeof(rte_ipv4_hdr)));
         vxlan->vx_vni = net.vni_word;
-        lc.stats->encap++;
+        encapsulated++;
 
         uint64_t mac = s.neighbours->lookup(peer.neighbour);
         if (likely(mac != 0)) {
             rte_memcpy(outer, &mac, RTE_ETHER_ADDR_LEN);
-            tx_enqueue(lc, s.underlay_port, m);
+            ready[n_ready++] = m;
         } else {
-            md.neighbour = peer.neighbour;
+            meta(m).neighbour = peer.neighbour;
             punt(lc, m, PuntReason::NeighbourHold);
         }
     }
+    lc.stats->encap += encapsulated;
+    tx_enqueue_burst(lc, s.underlay_port, ready, n_ready);
 }
 
 } // namespace vxmesh::dp
