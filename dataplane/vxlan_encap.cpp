@@ -81,7 +81,7 @@ void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
             tx_enqueue(lc, s.underlay_port, m);
         } else {
             md.neighbour = peer.neighbour;
-            punt(lc, m, PuntReason::NeighbourHold);
+            punt(lc, m, PuntReason::NeighbourHold, s.underlay_port);
         }
     }
 }
