@@ -116,9 +116,11 @@ void CaptureSession::write_packet(rte_mbuf* c) {
         b += comment;
         pad4(b);
     }
-    put16(b, 2); // epb_flags: bits 0-1 direction; a dropped packet came in and went no further
+    // epb_flags: bits 0-1 direction, 1 inbound, 2 outbound. A drop is inbound on the port
+    // it came in on, outbound on the port it was leaving by (dataplane/capture.hpp).
+    put16(b, 2);
     put16(b, 4);
-    put32(b, direction == dp::CaptureDirection::Tx ? 2 : 1);
+    put32(b, md.capture_outbound ? 2 : 1);
     put16(b, 0); // opt_endofopt
     put16(b, 0);
     put32(b, static_cast<uint32_t>(b.size() + 4));

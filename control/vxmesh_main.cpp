@@ -356,12 +356,17 @@ int run(Runtime& rt) {
                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (punt == nullptr || control_tx == nullptr)
             throw std::runtime_error(fmt::format("cannot create rings: {}", rte_strerror(rte_errno)));
+        // Multi-producer: every worker and the control thread (the neighbour service's
+        // drops) queue capture copies on it; only the control thread dequeues
+        // (dataplane/capture.hpp explains why one ring).
         rt.capture_ring = rte_ring_create("vxmesh_capture", 4096, rte_socket_id(), RING_F_SC_DEQ);
         rt.capture_pool = rte_pktmbuf_pool_create("vxmesh_capture", 4095, 128, dp::packet_meta_size,
                                                   RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
         if (rt.capture_ring == nullptr || rt.capture_pool == nullptr)
             throw std::runtime_error(fmt::format("cannot create the capture ring and pools: {}",
                                                  rte_strerror(rte_errno)));
+        if (rte_ring_get_prod_sync_type(rt.capture_ring) == RTE_RING_SYNC_ST)
+            throw std::logic_error("the capture ring must be multi-producer");
         rt.neighbours = std::make_unique<dp::NeighbourTable>(o.neighbours);
         rt.neighbour_service = std::make_unique<dp::NeighbourService>(
             *rt.neighbours, punt, control_tx, pool, rte_get_main_lcore());

@@ -2,7 +2,8 @@
 //
 // Counters live in one cache-aligned block per lcore id (lcore_stats), so workers
 // never share a line; readers sum them (dataplane/stats.hpp). The control thread has
-// its block too (the neighbour service counts its own drops there).
+// its block too (the neighbour service counts its own drops there, and copies them to a
+// running drop capture as the workers do).
 #pragma once
 
 #include "dataplane/capture.hpp"
@@ -24,6 +25,7 @@
 namespace vxmesh::dp {
 
 inline constexpr uint16_t max_ports = 32;
+inline constexpr uint16_t no_port = UINT16_MAX; // as mbuf->port of a packet vxmesh made
 static_assert(max_ports == max_ports_snapshot);
 inline constexpr uint16_t burst_size = 32;
 inline constexpr uint16_t tx_buffer_size = 64;
@@ -61,16 +63,21 @@ struct Lcore {
     std::array<TxBuffer, max_ports> tx{};
 };
 
-inline void drop(Lcore& lc, Drop reason, rte_mbuf* m) {
+// Count a drop, copy it to a running drop capture, free it. `out_port` is the port the
+// packet was already leaving by (a full transmit queue, a next hop that never
+// resolved), for the capture's port match (dataplane/capture.hpp); it costs nothing
+// while no capture runs.
+inline void drop(Lcore& lc, Drop reason, rte_mbuf* m, uint16_t out_port = no_port) {
     lc.stats->drops[static_cast<size_t>(reason)]++;
-    if (unlikely(lc.capture != nullptr)) capture_drop(lc, static_cast<uint8_t>(reason), m);
+    if (unlikely(lc.capture != nullptr))
+        capture_drop(lc, static_cast<uint8_t>(reason), m, out_port);
     rte_pktmbuf_free(m);
 }
 
 inline void tx_enqueue(Lcore& lc, uint16_t port, rte_mbuf* m) {
     TxBuffer& b = lc.tx[port];
     if (unlikely(b.count == tx_buffer_size)) {
-        drop(lc, Drop::TxFull, m);
+        drop(lc, Drop::TxFull, m, port);
         return;
     }
     b.pkts[b.count++] = m;
@@ -85,7 +92,7 @@ inline void tx_enqueue_burst(Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t
     std::memcpy(&b.pkts[b.count], pkts, fit * sizeof(rte_mbuf*));
     b.count += fit;
     lc.tx_pending |= uint32_t{1} << port;
-    for (uint16_t i = fit; i < n; i++) drop(lc, Drop::TxFull, pkts[i]);
+    for (uint16_t i = fit; i < n; i++) drop(lc, Drop::TxFull, pkts[i], port);
 }
 
 // Send what the stages left in the buffers; what a queue refuses is dropped as TxFull.

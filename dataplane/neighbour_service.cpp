@@ -38,6 +38,12 @@ uint32_t NeighbourService::intern(rte_be32_t ip) {
 }
 
 void NeighbourService::poll(const Snapshot& s, uint64_t now_ms) {
+    // What is dropped here reaches a running drop capture as the workers' drops do:
+    // copied by drop() onto the capture ring, which is multi-producer so that this
+    // thread may enqueue beside the workers (dataplane/capture.hpp). The spec lives in
+    // `s`, which this thread itself would replace and free, never during a poll.
+    control_.capture = s.capture.active() ? &s.capture : nullptr;
+    underlay_port_ = s.underlay_port;
     rte_mbuf* pkts[burst_size];
     unsigned n;
     while ((n = rte_ring_dequeue_burst(punt_, reinterpret_cast<void**>(pkts), burst_size,
@@ -53,6 +59,7 @@ void NeighbourService::poll(const Snapshot& s, uint64_t now_ms) {
         run_timers(s, now_ms);
         next_timer_ms_ = now_ms + 50;
     }
+    control_.capture = nullptr;
 }
 
 void NeighbourService::handle_arp(const Snapshot& s, rte_mbuf* m, uint64_t now_ms) {
@@ -117,7 +124,7 @@ void NeighbourService::hold(const Snapshot& s, rte_mbuf* m, uint64_t now_ms) {
     }
     Entry& e = entries_[slot];
     if (e.held.size() >= settings_.hold_packets) {
-        drop(control_, Drop::NeighbourQueueFull, m);
+        drop(control_, Drop::NeighbourQueueFull, m, s.underlay_port);
         return;
     }
     e.held.push_back(m);
@@ -152,7 +159,8 @@ void NeighbourService::run_timers(const Snapshot& s, uint64_t now_ms) {
             }
             table_.slot(slot).mac_state.store(0, std::memory_order_release);
             e.state = NeighbourState::Failed;
-            for (rte_mbuf* m : e.held) drop(control_, Drop::NeighbourUnresolved, m);
+            for (rte_mbuf* m : e.held)
+                drop(control_, Drop::NeighbourUnresolved, m, s.underlay_port);
             e.held.clear();
             break;
         default:
@@ -184,7 +192,7 @@ void NeighbourService::send_request(const Snapshot& s, uint32_t slot) {
 }
 
 void NeighbourService::send(rte_mbuf* m) {
-    if (rte_ring_enqueue(control_tx_, m) != 0) drop(control_, Drop::TxFull, m);
+    if (rte_ring_enqueue(control_tx_, m) != 0) drop(control_, Drop::TxFull, m, underlay_port_);
 }
 
 } // namespace vxmesh::dp

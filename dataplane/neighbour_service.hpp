@@ -5,7 +5,9 @@
 // NeighbourTable, resolves next hops with retries, holds a few packets per
 // unresolved neighbour and releases (or drops, under a counter) them, and refreshes
 // entries before they expire. What it sends goes through a ring that worker 0 drains
-// onto the underlay, so no queue is shared between threads. The states follow
+// onto the underlay, so no queue is shared between threads. Its drops are counted on
+// the control thread's lcore block and copied to a running drop capture like the
+// workers' (dataplane/capture.hpp says to which port each belongs). The states follow
 // RFC 4861 §7.3.2's neighbour unreachability detection, applied to ARP as Linux does.
 #pragma once
 
@@ -68,7 +70,8 @@ private:
     rte_ring* control_tx_;
     rte_mempool* pool_;
     NeighbourSettings settings_;
-    Lcore control_;    // the control thread's counters
+    Lcore control_;    // the control thread's counters; capture set during poll()
+    uint16_t underlay_port_ = no_port; // of the snapshot in force, for send()'s drops
     std::unordered_map<rte_be32_t, uint32_t> by_ip_;
     std::vector<uint32_t> used_;   // interned slots, for the timers
     std::vector<Entry> entries_;

@@ -20,6 +20,7 @@ struct PacketMeta {
     PuntReason punt;
     uint8_t capture_direction;        // capture copies: dp::CaptureDirection
     uint8_t drop_reason;              // capture copies of drops: dp::Drop
+    uint8_t capture_outbound;         // capture copies: 1 if on its way out of the port
     uint32_t capture_original_length; // capture copies: length before snaplen
     uint64_t capture_tsc;             // capture copies: when the worker saw it
 };

@@ -33,8 +33,9 @@ void underlay_input(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n);
 // UDP/VXLAN packets for our VTEP (outer headers already checked): strip, deliver.
 void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n);
 
-// Hand a packet to the control thread (neighbour service).
-void punt(Lcore& lc, rte_mbuf* m, PuntReason reason);
+// Hand a packet to the control thread (neighbour service). `out_port`: the port a held
+// packet waits to leave by, where a drop capture also sees it if the ring is full.
+void punt(Lcore& lc, rte_mbuf* m, PuntReason reason, uint16_t out_port);
 
 // Hash of the inner flow for the outer UDP source port (RFC 7348 §5): IPv4 addresses,
 // protocol and, for TCP/UDP first fragments, ports; other frames hash their MACs.

@@ -13,7 +13,7 @@ void tx_flush(Lcore& lc) {
             capture_burst(lc, port, b.pkts, b.count, CaptureDirection::Tx);
         uint16_t sent = rte_eth_tx_burst(port, lc.queue, b.pkts, b.count);
         lc.stats->port_tx[port] += sent;
-        for (uint16_t i = sent; i < b.count; i++) drop(lc, Drop::TxFull, b.pkts[i]);
+        for (uint16_t i = sent; i < b.count; i++) drop(lc, Drop::TxFull, b.pkts[i], port);
         b.count = 0;
     }
 }

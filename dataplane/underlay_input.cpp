@@ -72,7 +72,7 @@ void underlay_input(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         bool to_us = rte_is_same_ether_addr(&eth->dst_addr, &s.underlay_mac);
         if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
             if (to_us || rte_is_broadcast_ether_addr(&eth->dst_addr))
-                punt(lc, m, PuntReason::UnderlayArp);
+                punt(lc, m, PuntReason::UnderlayArp, no_port);
             else
                 drop(lc, Drop::L2NotForUs, m);
             continue;

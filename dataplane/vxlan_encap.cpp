@@ -65,7 +65,7 @@ void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, const uint32_t* 
             ready[n_ready++] = m;
         } else {
             meta(m).neighbour = peer.neighbour;
-            punt(lc, m, PuntReason::NeighbourHold);
+            punt(lc, m, PuntReason::NeighbourHold, s.underlay_port);
         }
     }
     lc.stats->encap += encapsulated;

@@ -10,19 +10,26 @@
 #      reasons on node1/c1 (sent from the container's eth0), each captured once with
 #      `--direction drop --count N`, the reason in frame.comment, and vxmesh's drop
 #      counters moved by exactly those packets;
+#   2b. drops counted on the control thread (the neighbour service): node1 gets a
+#      ghost peer whose next hop never answers ARP and an endpoint on it; one
+#      unfiltered `--port underlay --direction drop --count 21` holds exactly an
+#      underlay ARP request for another address (arp_not_for_us, inbound) and the 20
+#      frames c1 sent the ghost, encapsulated (4 neighbour_queue_full, 16
+#      neighbour_unresolved after the retries, outbound); the counters moved by exactly
+#      those, all on lcore 0 (the control thread); a drop capture on c1 then holds the
+#      next two held packets as neighbour_unresolved, inbound on c1;
 #   3. a second capture while one runs is refused (no file, no generation); SIGINT to
 #      a capture without --count stops it, everything received up to then is written
 #      and the file is valid pcapng;
 #   4. a bad --filter is refused naming the filter (no file, no generation); -w with a
 #      relative path is resolved by vxmeshctl against its working directory.
-# A known limitation prints XFAIL (not counted) unless its variable is set to 0:
-#   CAPTURE_CTLDROP_XFAIL drops counted on the control thread (underlay ARP not for us)
-#                         never reach a drop capture.
 # Fixed bugs, now counted (set to 1 to see them as XFAIL again):
 #   CAPTURE_TS_XFAIL      rx/tx frames carried timestamps ~280 years in the future;
 #   CAPTURE_ORPHAN_XFAIL  a vxmeshctl killed by SIGHUP left its capture running;
 #   CAPTURE_SNAPLEN_XFAIL rx/tx frames cut by --snaplen recorded the cut length as the
 #                         original length.
+# (CAPTURE_CTLDROP_XFAIL is gone: drops counted on the control thread reach a drop
+# capture now, and 2b asserts it without a switch.)
 # An outer IP fragment cannot be provoked here: net_af_packet's fanout socket asks the
 # kernel to defragment (PACKET_FANOUT_FLAG_DEFRAG), so a lone fragment never reaches
 # vxmesh.
@@ -144,10 +151,14 @@ def wait_drop(path, reason, above, timeout):
     print(v)
     return 1
 
-def drops_delta(before, after, expected):
-    """Drop counters moved by exactly one per expected reason, nothing else moved."""
-    a = json.load(open(before))["drops"]
-    b = json.load(open(after))["drops"]
+def drops_delta(before, after, expected, lcore=None):
+    """Drop counters moved by exactly one per expected reason (repeat a reason to expect
+    more), nothing else moved; with LCORE, the counters of that lcore only."""
+    def drops(path):
+        d = json.load(open(path))
+        return d["drops"] if lcore is None else d["lcores"].get(lcore, {}).get("drops", {})
+    a = drops(before)
+    b = drops(after)
     want = {}
     for r in filter(None, expected.split(",")):
         want[r] = want.get(r, 0) + 1
@@ -183,6 +194,14 @@ def send(kind, iface, *args):
             "unsupported_ethertype": Ether(src=SRC, dst=mymac, type=0x88b5) / Raw(b"vxmesh-capture-test" * 3),
             "arp_not_for_us": Ether(src=SRC, dst=BC) / ARP(op=1, hwsrc=SRC, psrc="10.99.0.9", pdst="10.99.0.77"),
         }
+    elif kind == "ghost":
+        # from a container's eth0: COUNT UDP frames to DSTMAC/DSTIP, port 7777, at once
+        mymac, myip, dstmac, dstip, count = args
+        sendp([Ether(src=mymac, dst=dstmac) / IP(src=myip, dst=dstip) /
+               UDP(sport=40000 + i, dport=7777) / Raw(b"vxmesh-ctldrop") for i in range(int(count))],
+              iface=iface, verbose=False)
+        print("sent %s frames to %s on %s" % (count, dstip, iface))
+        return 0
     else:
         # from a container's eth0 into its access port
         mymac, myip, names = args
@@ -489,31 +508,95 @@ if [ -n "${DROP_FILE:-}" ]; then
     [ "$rows" = 02:42:0a:00:01:63 ] && pass "access drops: unknown_source is the frame from 02:42:0a:00:01:63" || fail "access drops: unknown_source frame" "$rows"
 fi
 
-# A drop counted on the control thread: underlay ARP for an address that is not ours.
-F=$CAPDIR/drop-ctl.pcapng
-before=$(q "$SOCK2" '{"op":"stats"}' 'd["result"]["drops"]["arp_not_for_us"]')
-cap_bg dropctl "$LAB_DIR" -s "$SOCK2" capture --port underlay --direction drop --count 1 --filter arp -w "$F"
-if why=$(cap_started "$SOCK2" "$F"); then
-    lab_exec ul "$LAB_PY" "$PYH" send underlay u-node2 "$UL_MAC2" 10.99.0.2 10.99.0.1 arp_not_for_us >/dev/null 2>&1
-    if v=$(timeout 20 "$LAB_PY" "$PYH" wait-drop "$SOCK2" arp_not_for_us "$before" 10); then
-        pass "underlay ARP for 10.99.0.77: counted as arp_not_for_us ($before -> $v)"
-        # The counter moved, so the drop happened; give the copy a bounded time to arrive.
-        if st=$(timeout 10 "$LAB_PY" "$PYH" wait-written "$SOCK2" "$F" 1 2); then
-            cap_finish 10
-            [ "$(tsf "$F" -T fields -e frame.comment)" = "drop: arp_not_for_us" ] && pass "control-thread drop: captured as 'drop: arp_not_for_us'" ||
-                fail "control-thread drop: captured" "$(tsf "$F" -T fields -e frame.comment)"
-        else
-            xfail CAPTURE_CTLDROP_XFAIL "a drop counted on the control thread (arp_not_for_us) reaches the drop capture" \
-                "counter moved, capture status $st"
-        fi
+# ---------------------------------------------------------------------------------
+echo "--- 2b. drops counted on the control thread"
+# The neighbour service runs on the control thread (lcore 0) and counts its own drops.
+# A ghost peer, node3 at 10.99.0.66, that nothing on the underlay answers ARP for, and
+# a blue endpoint on it; node1/c1 sends it 20 UDP frames at once. Each is encapsulated
+# toward node3 and held for its next hop: 16 are held (the limit), 4 dropped at once
+# as neighbour_queue_full, the 16 dropped as neighbour_unresolved when the ARP retries
+# run out (3 requests, 1 s apart). With them, an underlay ARP request for 10.99.0.77
+# (arp_not_for_us). One drop capture on node1's underlay, without a filter, must hold
+# exactly those 21 packets, each with its reason: the ARP inbound (it came in on ul),
+# the held ones outbound (they were leaving by ul) and already encapsulated; then a
+# drop capture on c1 holds the next two held packets, inbound (they came in on c1).
+GHOST_IP=10.0.1.66
+GHOST_MAC=02:42:0a:00:01:42
+out=$(ctl -s "$SOCK1" peer add node3 10.99.0.66 2>&1) && out2=$(ctl -s "$SOCK1" endpoint attach ghost --network blue --ip $GHOST_IP --node node3 2>&1)
+if [ $? = 0 ]; then pass "node1: peer node3 (10.99.0.66, never answers) and endpoint ghost ($GHOST_IP) on it added"
+else fail "node1: ghost peer and endpoint added" "$(one_line "$out ${out2:-}")"; fi
+
+F=$CAPDIR/drop-ctl-underlay.pcapng
+ctl -s "$SOCK1" --format json stats >"$CAPDIR/ctl.stats0.json"
+T0=$(now)
+cap_bg ctlul "$LAB_DIR" -s "$SOCK1" capture --port underlay --direction drop --count 21 -w "$F"
+if why=$(cap_started "$SOCK1" "$F"); then
+    pass "control-thread drops: capture --port underlay --direction drop --count 21 (no filter): started"
+    lab_exec ul "$LAB_PY" "$PYH" send underlay u-node1 "$UL_MAC1" 10.99.0.1 10.99.0.2 arp_not_for_us >/dev/null 2>&1 ||
+        fail "scapy: ARP for 10.99.0.77 sent to node1" "send failed"
+    lab_exec node1-c1 "$LAB_PY" "$PYH" send ghost eth0 "$C1_MAC" 10.0.1.2 "$GHOST_MAC" $GHOST_IP 20 >/dev/null 2>&1 ||
+        fail "scapy: 20 frames to the ghost endpoint sent from node1/c1" "send failed"
+    cap_finish 20
+    T1=$(now)
+    out=$(cap_out)
+    if [ "$CAP_RC" = 0 ] && [[ $out == "21 packets captured ("*") to $F" ]]; then pass "control-thread drops: '$out'"
+    else fail "control-thread drops: the capture ends after 21 packets" "exit $CAP_RC: $(one_line "$out$(cat "$CAPDIR/ctlul.err")")"; fi
+    got=$(tsf "$F" -T fields -E separator=' ' -e frame.comment -e frame.interface_name -e frame.packet_flags_direction |
+        sort | uniq -c | sed 's/^ *//' | sort -k3)
+    want="1 drop: arp_not_for_us ul 0x00000001
+4 drop: neighbour_queue_full ul 0x00000002
+16 drop: neighbour_unresolved ul 0x00000002"
+    if [ "$got" = "$want" ]; then
+        pass "control-thread drops on ul: 1 arp_not_for_us (inbound), 4 neighbour_queue_full and 16 neighbour_unresolved (outbound), in frame.comment"
     else
-        fail "underlay ARP for 10.99.0.77 counted as arp_not_for_us" "counter $before -> $v"
+        fail "control-thread drops on ul: reasons, interface and direction" "got: $(one_line "$got") want: $(one_line "$want")"
     fi
-    _lab_alive "$CAP_PID" && kill -INT "$CAP_PID"
-    cap_finish 10 || fail "capture (arp) stops on SIGINT" "vxmeshctl still running"
+    [ -z "$(cat "$LAB_DIR/ts.err")" ] && pass "control-thread drops: tshark reads the file without complaint" ||
+        fail "control-thread drops: tshark reads the file" "$(one_line "$(cat "$LAB_DIR/ts.err")")"
+    rows=$(tsf "$F" -Y 'arp' -T fields -E separator=' ' -e frame.comment -e eth.src -e arp.src.proto_ipv4 -e arp.dst.proto_ipv4)
+    [ "$rows" = "drop: arp_not_for_us 02:00:00:00:ca:fe 10.99.0.9 10.99.0.77" ] &&
+        pass "control-thread drops: arp_not_for_us is the request for 10.99.0.77 as received" || fail "control-thread drops: the ARP frame" "$(one_line "$rows")"
+    rows=$(tsf "$F" "${VX[@]}" -Y 'vxlan' -T fields -E separator=' ' -E aggregator=' ' -e eth.src -e ip.src -e ip.dst \
+        -e vxlan.vni -e udp.dstport | sort | uniq -c | sed 's/^ *//')
+    [ "$rows" = "20 $UL_MAC1 $C1_MAC 10.99.0.1 10.0.1.2 10.99.0.66 $GHOST_IP 4097 4789 7777" ] &&
+        pass "control-thread drops: the 20 held packets are VXLAN from $UL_MAC1/10.99.0.1 to 10.99.0.66, VNI 4097, around UDP 10.0.1.2 -> $GHOST_IP:7777" ||
+        fail "control-thread drops: the held packets, encapsulated" "$(one_line "$rows")"
+    check_times "control-thread drops" "$F" "$T0" "$T1"
+    ctl -s "$SOCK1" --format json stats >"$CAPDIR/ctl.stats1.json"
+    list=arp_not_for_us$(printf ',neighbour_queue_full%.0s' 1 2 3 4)$(printf ',neighbour_unresolved%.0s' $(seq 16))
+    if got=$(timeout 30 "$LAB_PY" "$PYH" drops-delta "$CAPDIR/ctl.stats0.json" "$CAPDIR/ctl.stats1.json" "$list"); then
+        pass "control-thread drops: node1's drop counters moved by exactly those 21, no others ($got)"
+    else
+        fail "control-thread drops: drop counters match the capture" "moved: $got"
+    fi
+    if got=$(timeout 30 "$LAB_PY" "$PYH" drops-delta "$CAPDIR/ctl.stats0.json" "$CAPDIR/ctl.stats1.json" "$list" 0); then
+        pass "control-thread drops: all 21 counted on lcore 0, the control thread ($got)"
+    else
+        fail "control-thread drops: counted on the control thread (lcore 0)" "moved there: $got"
+    fi
 else
-    fail "drop capture with --filter arp started" "$why"
+    fail "control-thread drops: capture on underlay started" "$why"
 fi
+
+F=$CAPDIR/drop-ctl-c1.pcapng
+cap_bg ctlc1 "$LAB_DIR" -s "$SOCK1" capture --port c1 --direction drop --count 2 -w "$F"
+if why=$(cap_started "$SOCK1" "$F"); then
+    lab_exec node1-c1 "$LAB_PY" "$PYH" send ghost eth0 "$C1_MAC" 10.0.1.2 "$GHOST_MAC" $GHOST_IP 2 >/dev/null 2>&1 ||
+        fail "scapy: 2 frames to the ghost endpoint sent from node1/c1" "send failed"
+    cap_finish 20
+    out=$(cap_out)
+    got=$(tsf "$F" "${VX[@]}" -T fields -E separator=' ' -e frame.comment -e frame.interface_name -e frame.packet_flags_direction \
+        -e vxlan.vni -e ip.dst | sort | uniq -c | sed 's/^ *//')
+    if [ "$CAP_RC" = 0 ] && [ "$got" = "2 drop: neighbour_unresolved c1 0x00000001 4097 10.99.0.66,$GHOST_IP" ]; then
+        pass "control-thread drops on c1: the 2 held packets from c1, neighbour_unresolved, inbound on c1 ('$out')"
+    else
+        fail "control-thread drops on c1: 2 neighbour_unresolved inbound on c1" "exit $CAP_RC, '$(one_line "$out")': $(one_line "$got")"
+    fi
+else
+    fail "control-thread drops: capture on c1 started" "$why"
+fi
+out=$(ctl -s "$SOCK1" endpoint detach ghost 2>&1) && out2=$(ctl -s "$SOCK1" peer rm node3 2>&1)
+[ $? = 0 ] && pass "node1: ghost endpoint and peer node3 removed" || fail "node1: ghost endpoint and peer removed" "$(one_line "$out ${out2:-}")"
 
 # ---------------------------------------------------------------------------------
 echo "--- 3. one capture at a time; SIGINT"

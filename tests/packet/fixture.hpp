@@ -152,15 +152,21 @@ struct Node {
         lc.tx_pending = 0;
     }
 
+    // The frames as received on `port`: mbuf->port set, as the PMD sets it.
     void from_access(uint16_t port, const std::vector<Bytes>& frames) {
         rte_mbuf* pkts[dp::burst_size];
-        for (size_t i = 0; i < frames.size(); i++) pkts[i] = to_mbuf(test_pool(), frames[i]);
+        for (size_t i = 0; i < frames.size(); i++) pkts[i] = received(port, frames[i]);
         dp::access_input(*snapshot, lc, port, pkts, uint16_t(frames.size()));
     }
     void from_underlay(const std::vector<Bytes>& frames) {
         rte_mbuf* pkts[dp::burst_size];
-        for (size_t i = 0; i < frames.size(); i++) pkts[i] = to_mbuf(test_pool(), frames[i]);
+        for (size_t i = 0; i < frames.size(); i++) pkts[i] = received(underlay_port, frames[i]);
         dp::underlay_input(*snapshot, lc, pkts, uint16_t(frames.size()));
+    }
+    static rte_mbuf* received(uint16_t port, const Bytes& frame) {
+        rte_mbuf* m = to_mbuf(test_pool(), frame);
+        m->port = port;
+        return m;
     }
 };
 
