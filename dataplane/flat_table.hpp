@@ -32,6 +32,8 @@
 #include <memory>
 #include <new>
 
+#include <sys/mman.h>
+
 namespace vxmesh::dp {
 
 // CRC32C of 8 bytes. The build targets SSE4.2 (DPDK asks for -march=corei7), so the
@@ -49,6 +51,7 @@ class FlatTable {
 public:
     static constexpr uint64_t empty_key = ~uint64_t{0};
     static constexpr uint32_t hash_seed = 0x5f3759df;
+    static constexpr size_t huge_page = size_t{2} << 20;
 
     struct Slot {
         uint64_t key;
@@ -61,8 +64,14 @@ public:
     // (at least 16).
     explicit FlatTable(size_t entries) {
         size_t want = entries < 8 ? 16 : std::bit_ceil(entries * 2);
-        void* p = std::aligned_alloc(RTE_CACHE_LINE_SIZE, want * sizeof(Slot));
+        size_t bytes = want * sizeof(Slot);
+        // A big table is spread over many pages: without hugetlbfs (vxmesh runs with
+        // --no-huge on small machines) ask for transparent huge pages, or every lookup
+        // may miss the TLB as well as the cache.
+        size_t align = bytes >= huge_page ? huge_page : RTE_CACHE_LINE_SIZE;
+        void* p = std::aligned_alloc(align, bytes);
         if (p == nullptr) throw std::bad_alloc();
+        if (align == huge_page) madvise(p, bytes, MADV_HUGEPAGE); // advice: may be refused
         slots_.reset(static_cast<Slot*>(p));
         for (size_t i = 0; i < want; i++) slots_[i] = {empty_key, 0};
         mask_ = static_cast<uint32_t>(want - 1);
