@@ -170,4 +170,14 @@ struct Node {
     }
 };
 
+// Neighbour timers short enough for a test to run through them in simulated time.
+inline dp::NeighbourSettings fast_neighbour_settings() {
+    dp::NeighbourSettings s;
+    s.reachable_ms = 1000;
+    s.retry_ms = 100;
+    s.max_requests = 3;
+    s.hold_packets = 4;
+    return s;
+}
+
 } // namespace vxmesh::testing

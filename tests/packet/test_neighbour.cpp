@@ -12,15 +12,6 @@ namespace {
 
 const MacBytes n1c1_mac = docker_mac(n1c1_ip), n2c1_mac = docker_mac(n2c1_ip);
 
-dp::NeighbourSettings fast() {
-    dp::NeighbourSettings s;
-    s.reachable_ms = 1000;
-    s.retry_ms = 100;
-    s.max_requests = 3;
-    s.hold_packets = 4;
-    return s;
-}
-
 Bytes request_for(uint32_t target) {
     return arp_frame(RTE_ARP_OP_REQUEST, broadcast, underlay_mac, vtep1, MacBytes{}, target);
 }
@@ -30,7 +21,7 @@ uint64_t dropped(const dp::LcoreStats& s, Drop d) { return s.drops[static_cast<s
 } // namespace
 
 TEST_CASE("neighbour: ARP request for our VTEP is answered") {
-    auto settings = fast();
+    auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);
     node.service->poll(*node.snapshot, 0); // initial resolution request for node2
     node.control_sent();
@@ -45,7 +36,7 @@ TEST_CASE("neighbour: ARP request for our VTEP is answered") {
 }
 
 TEST_CASE("neighbour: ARP for another address is not ours") {
-    auto settings = fast();
+    auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);
     node.from_underlay({arp_request(mac(2, 0, 0, 0, 0, 7), ipv4(10, 99, 0, 7), ipv4(10, 99, 0, 8))});
     node.service->poll(*node.snapshot, 0);
@@ -53,7 +44,7 @@ TEST_CASE("neighbour: ARP for another address is not ours") {
 }
 
 TEST_CASE("neighbour: a held packet leaves once the next hop resolves") {
-    auto settings = fast();
+    auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);
     node.service->poll(*node.snapshot, 0);
     auto sent = node.control_sent();
@@ -83,7 +74,7 @@ TEST_CASE("neighbour: a held packet leaves once the next hop resolves") {
 }
 
 TEST_CASE("neighbour: unresolved after the retries, held packets dropped under a counter") {
-    auto settings = fast();
+    auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);
     Bytes inner = udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, 1, 2);
     node.from_access(c1, {inner, inner, inner, inner, inner, inner});
@@ -107,7 +98,7 @@ TEST_CASE("neighbour: unresolved after the retries, held packets dropped under a
 }
 
 TEST_CASE("neighbour: a reachable entry is re-confirmed, and expires when the peer is gone") {
-    auto settings = fast();
+    auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);
     node.service->poll(*node.snapshot, 0);
     node.control_sent();
