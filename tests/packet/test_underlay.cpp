@@ -35,6 +35,29 @@ TEST_CASE("decap: the inner frame reaches the endpoint's port unchanged") {
     CHECK(node.stats.decap == 3);
 }
 
+TEST_CASE("decap: one burst mixing VNIs, known and unknown, each frame on its own") {
+    // vxlan_decap remembers the network of the last VNI it saw in a burst; a change of
+    // VNI, an unknown VNI between two known ones, or a bad flag must not fool it.
+    Node node;
+    Bytes blue = inner_blue();
+    Bytes red = udp_frame(n1c2_mac, n2c2_mac, n2c2_ip, n1c2_ip, 5, 6, 98);
+    Bytes red_mac_on_blue = udp_frame(n1c2_mac, n2c1_mac, n2c1_ip, n1c2_ip, 3, 4);
+    node.from_underlay({to_node1(4097, blue), to_node1(5000, blue), to_node1(4097, blue),
+                        to_node1(4098, red), to_node1(4097, red_mac_on_blue),
+                        to_node1(4098, red, 0), to_node1(4098, red), to_node1(5000, red)});
+    CHECK(node.stats.decap == 4);
+    REQUIRE(node.tx_count(c1) == 2);
+    REQUIRE(node.tx_count(c2) == 2);
+    CHECK(node.tx_frame(c1, 0) == blue);
+    CHECK(node.tx_frame(c1, 1) == blue);
+    CHECK(node.tx_frame(c2, 0) == red);
+    CHECK(node.tx_frame(c2, 1) == red);
+    CHECK(node.dropped(Drop::VxlanUnknownVni) == 2);
+    CHECK(node.dropped(Drop::VxlanUnknownDestination) == 1);
+    CHECK(node.dropped(Drop::VxlanBadFlags) == 1);
+    CHECK(node.dropped_total() == 4);
+}
+
 TEST_CASE("decap: reserved VXLAN flag bits are ignored on receipt (RFC 7348 §5)") {
     Node node;
     node.from_underlay({to_node1(4097, inner_blue(), 0xff000000)});
