@@ -1113,6 +1113,12 @@ model::Config load_config_string(const std::string& text, const std::string& sou
     return config;
 }
 
+model::Config parse_config_string(const std::string& text, const std::string& source_name) {
+    FieldOrigins origins;
+    Reader reader(source_name, origins);
+    return reader.read_document(text);
+}
+
 model::Config load_config_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {

@@ -16,10 +16,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace vxmesh::control {
 
@@ -59,6 +61,33 @@ NetworkRequest request_for(const model::Network& n) {
 std::string describe(const model::Network& n) {
     return fmt::format("VNI {}, subnet {}, gateway {}", n.vni, format_prefix(n.subnet),
                        format_ipv4(n.gateway));
+}
+
+std::string describe(const model::Peer& p) {
+    return fmt::format("address {}", format_ipv4(p.address));
+}
+
+std::string describe(const model::Endpoint& e) {
+    std::string out = fmt::format("network {}, IP {}, MAC {}, node {}", e.network,
+                                  format_ipv4(e.ip), model::format_mac(e.mac), e.node);
+    if (!e.port.empty()) out += fmt::format(", port {}", e.port);
+    return out;
+}
+
+bool same_endpoint(const model::Endpoint& a, const model::Endpoint& b) {
+    return a.network == b.network && a.ip == b.ip && a.mac == b.mac && a.node == b.node &&
+           a.port == b.port;
+}
+
+// How each kind of object came over the socket, for messages.
+const char* arrival(const model::Network&) {
+    return "created";
+}
+const char* arrival(const model::Peer&) {
+    return "added";
+}
+const char* arrival(const model::Endpoint&) {
+    return "attached";
 }
 
 // "FILE:LINE:COLUMN: " for a network read from a file, as the loader's messages start.
@@ -157,6 +186,17 @@ void reconcile(Ipam& ipam, const model::Config& config) {
     }
 }
 
+ConfigFileNames ConfigFileNames::of(const model::Config& from_file) {
+    ConfigFileNames names;
+    for (const auto& n : from_file.networks)
+        names.networks.insert(n.name);
+    for (const auto& p : from_file.peers)
+        names.peers.insert(p.name);
+    for (const auto& e : from_file.endpoints)
+        names.endpoints.insert(e.name);
+    return names;
+}
+
 NetworkState::NetworkState(StateSettings settings)
     : settings_(std::move(settings)), ipam_(settings_.ipam) {
     if (!settings_.new_id) settings_.new_id = random_network_id;
@@ -191,11 +231,54 @@ void NetworkState::assign_identity(model::Config& next, const model::Config& pre
     }
 }
 
-model::Config NetworkState::merge(const model::Config& from_file,
-                                  const std::vector<model::Network>& kept,
+namespace {
+
+// "FILE:LINE:COLUMN: KIND[I]: KIND 'F' conflicts with KIND 'A' (...) VERB over the control
+// socket (WHERE): WHY".
+template <typename T>
+ConfigError clash(const T& file_object, const char* list, std::size_t index, const char* kind,
+                  const T& kept, const std::string& where, const std::string& why) {
+    return ConfigError(fmt::format("{}{}[{}]: {} '{}' conflicts with {} '{}' ({}) {} over the "
+                                   "control socket{}: {}",
+                                   position(file_object.origin), list, index, kind,
+                                   file_object.name, kind, kept.name, describe(kept), arrival(kept),
+                                   where, why));
+}
+
+// A kept object that the validator rejects once merged (its network, node or port is gone,
+// its address no longer fits...): named, with the config file, instead of by its index.
+template <typename T>
+void rethrow_for_kept(const std::string& reason, const std::vector<T>& merged,
+                      std::size_t from_file, std::size_t index, const char* kind,
+                      const std::string& where, const std::string& config_file) {
+    if (index < from_file || index >= merged.size()) return;
+    const T& kept = merged[index];
+    throw ConfigError(fmt::format("{} '{}' ({}) {} over the control socket{} cannot be kept with "
+                                  "the config file{}: {}",
+                                  kind, kept.name, describe(kept), arrival(kept), where,
+                                  config_file.empty() ? "" : " " + config_file, reason));
+}
+
+} // namespace
+
+SocketObjects NetworkState::socket_objects(const model::Config& running) const {
+    SocketObjects kept;
+    for (const auto& n : running.networks)
+        if (!file_names_.networks.count(n.name)) kept.networks.push_back(n);
+    for (const auto& p : running.peers)
+        if (!file_names_.peers.count(p.name)) kept.peers.push_back(p);
+    for (const auto& e : running.endpoints)
+        if (!file_names_.endpoints.count(e.name)) kept.endpoints.push_back(e);
+    return kept;
+}
+
+model::Config NetworkState::merge(const model::Config& from_file, SocketObjects kept,
                                   const std::string& where) const {
     model::Config merged = from_file;
-    for (const auto& a : kept) {
+    // Kept objects are named by where they were kept, not by the request that brought them.
+    const model::Origin kept_origin{settings_.path, 0, 0};
+
+    for (auto& a : kept.networks) {
         bool adopted = false;
         for (std::size_t i = 0; i < from_file.networks.size(); ++i) {
             const model::Network& f = from_file.networks[i];
@@ -216,12 +299,107 @@ model::Config NetworkState::merge(const model::Config& from_file,
             } else {
                 continue;
             }
-            throw ConfigError(fmt::format(
-                "{}networks[{}]: network '{}' conflicts with network '{}' ({}) created over "
-                "the control socket{}: {}",
-                position(f.origin), i, f.name, a.name, describe(a), where, why));
+            throw clash(f, "networks", i, "network", a, where, why);
         }
+        a.origin = kept_origin;
         if (!adopted) merged.networks.push_back(a);
+    }
+
+    const model::Node& node = from_file.node;
+    std::unordered_map<std::string, std::size_t> peer_by_name;
+    std::unordered_map<uint32_t, std::size_t> peer_by_address;
+    for (std::size_t i = 0; i < from_file.peers.size(); ++i) {
+        peer_by_name.emplace(from_file.peers[i].name, i);
+        peer_by_address.emplace(from_file.peers[i].address.value, i);
+    }
+    for (auto& a : kept.peers) {
+        if (a.name == node.name || a.address == node.data_path_addr) {
+            throw ConfigError(fmt::format(
+                "{}node: this node '{}' (data_path_addr {}) conflicts with peer '{}' ({}) added "
+                "over the control socket{}: {}",
+                position(node.origin), node.name, format_ipv4(node.data_path_addr), a.name,
+                describe(a), where, a.name == node.name ? "same name" : "same address"));
+        }
+        std::optional<std::size_t> same_name;
+        if (auto it = peer_by_name.find(a.name); it != peer_by_name.end()) same_name = it->second;
+        if (same_name && from_file.peers[*same_name].address == a.address) continue; // adopted
+        if (same_name) {
+            const model::Peer& f = from_file.peers[*same_name];
+            throw clash(f, "peers", *same_name, "peer", a, where,
+                        fmt::format("same name, but the config file says {}", describe(f)));
+        }
+        if (auto it = peer_by_address.find(a.address.value); it != peer_by_address.end()) {
+            throw clash(from_file.peers[it->second], "peers", it->second, "peer", a, where,
+                        fmt::format("both have address {}", format_ipv4(a.address)));
+        }
+        a.origin = kept_origin;
+        merged.peers.push_back(a);
+    }
+
+    // The config file's endpoints by name, (network, IP), (network, MAC) and (node, port,
+    // MAC): linear in the number of endpoints, as the validator is.
+    std::unordered_map<std::string, std::size_t> by_name;
+    std::map<std::pair<std::string, uint32_t>, std::size_t> by_ip;
+    std::map<std::pair<std::string, std::string>, std::size_t> by_mac, by_port_mac;
+    for (std::size_t i = 0; i < from_file.endpoints.size(); ++i) {
+        const model::Endpoint& f = from_file.endpoints[i];
+        const std::string mac = model::format_mac(f.mac);
+        by_name.emplace(f.name, i);
+        by_ip.emplace(std::pair{f.network, f.ip.value}, i);
+        by_mac.emplace(std::pair{f.network, mac}, i);
+        if (!f.port.empty()) by_port_mac.emplace(std::pair{f.node + "/" + f.port, mac}, i);
+    }
+    for (auto& a : kept.endpoints) {
+        const std::string mac = model::format_mac(a.mac);
+        if (auto it = by_name.find(a.name); it != by_name.end()) {
+            const model::Endpoint& f = from_file.endpoints[it->second];
+            if (same_endpoint(f, a)) continue; // adopted: the file now describes it
+            throw clash(f, "endpoints", it->second, "endpoint", a, where,
+                        fmt::format("same name, but the config file says {}", describe(f)));
+        }
+        if (auto it = by_ip.find({a.network, a.ip.value}); it != by_ip.end()) {
+            throw clash(
+                from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a, where,
+                fmt::format("both use IP {} in network '{}'", format_ipv4(a.ip), a.network));
+        }
+        if (auto it = by_mac.find({a.network, mac}); it != by_mac.end()) {
+            throw clash(from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a,
+                        where, fmt::format("both use MAC {} in network '{}'", mac, a.network));
+        }
+        if (auto it = by_port_mac.find({a.node + "/" + a.port, mac});
+            !a.port.empty() && it != by_port_mac.end()) {
+            throw clash(from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a,
+                        where, fmt::format("both use MAC {} on port '{}'", mac, a.port));
+        }
+        a.origin = kept_origin;
+        merged.endpoints.push_back(a);
+    }
+
+    // What is left is what the config file's objects do not show directly: a kept object
+    // whose network, node or port is gone, or whose address no longer fits its network.
+    try {
+        validate_config(merged);
+    } catch (const ConfigError& e) {
+        static const std::regex at(R"((networks|peers|endpoints)\[(\d+)\]((\.[a-z_]+)*): (.*)$)");
+        const std::string text = e.what();
+        std::smatch m;
+        if (std::regex_search(text, m, at)) {
+            const std::string list = m[1];
+            const std::size_t index = std::stoul(m[2]);
+            const std::string field = m[3].length() > 0 ? m[3].str().substr(1) + ": " : "";
+            const std::string reason = field + m[5].str();
+            const std::string& file = from_file.node.origin.file;
+            if (list == "networks")
+                rethrow_for_kept(reason, merged.networks, from_file.networks.size(), index,
+                                 "network", where, file);
+            if (list == "peers")
+                rethrow_for_kept(reason, merged.peers, from_file.peers.size(), index, "peer", where,
+                                 file);
+            if (list == "endpoints")
+                rethrow_for_kept(reason, merged.endpoints, from_file.endpoints.size(), index,
+                                 "endpoint", where, file);
+        }
+        throw;
     }
     return merged;
 }
@@ -230,12 +408,14 @@ model::Config NetworkState::restore(const model::Config& from_file) {
     const std::string& path = settings_.path;
     std::vector<model::Network> stored;
     std::set<std::string> stored_file_networks;
+    SocketObjects kept;
     bool exists = false;
     const std::string text = path.empty() ? std::string() : read_text(path, exists);
     if (exists) {
         auto corrupt = [&](const std::string& why) {
             return std::runtime_error(fmt::format("{}: corrupt state file: {}", path, why));
         };
+        static const std::regex at(R"(^state(:\d+:\d+)?: )");
         json state;
         try {
             state = json::parse(text);
@@ -249,6 +429,11 @@ model::Config NetworkState::restore(const model::Config& from_file) {
             if (!state.contains(key) || !state[key].is_array())
                 throw corrupt(fmt::format("{}: missing or not a list", key));
         }
+        // Written by vxmesh before it kept peers and endpoints: none to restore.
+        for (const char* key : {"peers", "endpoints"}) {
+            if (state.contains(key) && !state[key].is_array())
+                throw corrupt(fmt::format("{}: not a list", key));
+        }
         for (const json& name : state["config_file_networks"]) {
             if (!name.is_string()) throw corrupt("config_file_networks: not a list of names");
             stored_file_networks.insert(name.get<std::string>());
@@ -260,7 +445,18 @@ model::Config NetworkState::restore(const model::Config& from_file) {
             for (auto& n : stored)
                 n.origin = model::Origin{path, 0, 0};
         } catch (const ConfigError& e) {
-            static const std::regex at(R"(^state(:\d+:\d+)?: )");
+            throw corrupt(std::regex_replace(e.what(), at, ""));
+        }
+        // Peers and endpoints refer to the config file's objects: their form is checked
+        // here, the rest once they are merged with it.
+        json kept_doc = {{"node", doc["node"]},
+                         {"peers", state.value("peers", json::array())},
+                         {"endpoints", state.value("endpoints", json::array())}};
+        try {
+            const model::Config objects = parse_config_string(kept_doc.dump(), "state");
+            kept.peers = objects.peers;
+            kept.endpoints = objects.endpoints;
+        } catch (const ConfigError& e) {
             throw corrupt(std::regex_replace(e.what(), at, ""));
         }
         if (!state.contains("ipam") || !state["ipam"].is_object())
@@ -269,10 +465,9 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         check.from_json(state["ipam"].dump(), path); // throws "PATH: corrupt IPAM state: ..."
     }
 
-    std::vector<model::Network> kept;
     for (const auto& n : stored)
-        if (!stored_file_networks.count(n.name)) kept.push_back(n);
-    model::Config merged = merge(from_file, kept, fmt::format(" (state file {})", path));
+        if (!stored_file_networks.count(n.name)) kept.networks.push_back(n);
+    model::Config merged = merge(from_file, std::move(kept), fmt::format(" (state file {})", path));
     remembered_ = stored;
     assign_identity(merged, model::Config{});
     validate_config(merged);
@@ -284,24 +479,17 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         throw std::runtime_error(fmt::format("IPAM rejects the configuration: {}", e.what()));
     }
     ipam_ = std::move(fresh);
-    file_networks_.clear();
-    for (const auto& n : from_file.networks)
-        file_networks_.insert(n.name);
+    file_names_ = ConfigFileNames::of(from_file);
     if (!path.empty()) save(merged);
     return merged;
 }
 
 std::vector<std::string> NetworkState::reload(ControlPlane& plane, const model::Config& from_file) {
-    std::vector<model::Network> kept;
-    for (const auto& n : plane.config().networks)
-        if (!file_networks_.count(n.name)) kept.push_back(n);
     const std::string where =
         settings_.path.empty() ? std::string() : fmt::format(" (state file {})", settings_.path);
-    model::Config next = merge(from_file, kept, where);
+    model::Config next = merge(from_file, socket_objects(plane.config()), where);
     assign_identity(next, plane.config());
-    std::set<std::string> names;
-    for (const auto& n : from_file.networks)
-        names.insert(n.name);
+    const ConfigFileNames names = ConfigFileNames::of(from_file);
     return commit_with(plane, next, ipam_, false, &names);
 }
 
@@ -312,12 +500,12 @@ std::vector<std::string> NetworkState::commit(ControlPlane& plane, const model::
 
 std::vector<std::string> NetworkState::commit_with(ControlPlane& plane, const model::Config& next,
                                                    Ipam work, bool dry_run,
-                                                   const std::set<std::string>* file_networks) {
+                                                   const ConfigFileNames* file_names) {
     reconcile(work, next);
     if (dry_run) return {};
     plane.apply(next);
     ipam_ = std::move(work);
-    if (file_networks != nullptr) file_networks_ = *file_networks;
+    if (file_names != nullptr) file_names_ = *file_names;
     if (settings_.path.empty()) return {};
     try {
         save(plane.config());
@@ -334,13 +522,22 @@ std::string NetworkState::state_json(const model::Config& running) const {
     json from_file = json::array();
     for (const auto& n : running.networks) {
         networks.push_back(network_to_json(n));
-        if (file_networks_.count(n.name)) from_file.push_back(n.name);
+        if (file_names_.networks.count(n.name)) from_file.push_back(n.name);
     }
     state["config_file_networks"] = from_file;
     state["networks"] = networks;
-    // IPAM's networks in its own format. Endpoint addresses are left out: endpoints are not
-    // kept across restarts (IPAM is rebuilt from the config file's), and leaving them out
-    // keeps the file small and unchanged by endpoint churn, so that it is not rewritten.
+    // Peers and endpoints: only those that came over the socket (the config file says
+    // what its own are), with the addresses and MACs they were given.
+    const SocketObjects kept = socket_objects(running);
+    json peers = json::array(), endpoints = json::array();
+    for (const auto& p : kept.peers)
+        peers.push_back(peer_to_json(p));
+    for (const auto& e : kept.endpoints)
+        endpoints.push_back(endpoint_to_json(e));
+    state["peers"] = peers;
+    state["endpoints"] = endpoints;
+    // IPAM's networks in its own format. Addresses are left out: they are the endpoints'
+    // (the config file's and those above), reserved again when IPAM is rebuilt at start-up.
     json ipam = json::parse(ipam_.to_json());
     for (json& n : ipam["networks"])
         n["addresses"] = json::array();

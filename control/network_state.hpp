@@ -1,7 +1,7 @@
 // The control plane's state beside the desired configuration: IPAM (subnets, VNIs and
 // addresses, handed out as Docker swarm does), the ids and creation times of networks,
-// and the state file that keeps them, with the networks created over the control
-// socket, across restarts.
+// and the state file that keeps them, with everything added over the control socket,
+// across restarts.
 //
 // One rule keeps IPAM and the desired configuration consistent: every change of the
 // desired configuration (apply, patch, network_create, SIGHUP reload) goes through
@@ -10,17 +10,23 @@
 // configuration to the plane, and only then replaces IPAM and saves the state file. A
 // change that IPAM or the plane rejects leaves both untouched.
 //
-// Which networks come from where (docs: config/README.md, "State file"):
-//  - the config file's networks are always used as the file says; the state file only
-//    lends them their id and creation time (same name, VNI and subnet);
-//  - every other network of the desired state (created with network_create, or added by
-//    patch or apply) is kept in the state file and merged with the config file's at
-//    start-up and on SIGHUP. A config-file network with the same name, VNI and subnet
-//    takes it over; any other clash (same name, same VNI, overlapping subnets, two
-//    ingress networks) is an error naming both;
-//  - endpoints and peers are not kept: those added over the socket last until the next
-//    restart or reload, as before, and IPAM is rebuilt from the merged configuration at
-//    start-up (with its cursors at the bottom, as Docker's after a restart).
+// Which objects come from where (docs: config/README.md, "State file"). An object is the
+// config file's when the config file has one of that kind with that name; every other
+// object of the desired state came over the control socket (network_create, patch,
+// apply: vxmeshctl network create, endpoint attach, peer add...):
+//  - the config file's objects are always used as the file says; the state file only
+//    lends its networks their id and creation time (same name, VNI and subnet);
+//  - the others (networks, peers and endpoints) are kept in the state file, merged with
+//    the config file's at start-up and on SIGHUP (after them, in their order), and
+//    dropped from it when they are removed. So an endpoint attached without an address
+//    keeps the address and MAC that IPAM gave it across restarts, and IPAM reserves them
+//    again when it is rebuilt at start-up (with its cursors at the bottom, as Docker's
+//    after a restart);
+//  - an object of the config file that is identical to a kept one takes it over (the
+//    file now describes it); any other clash (same name, same VNI, overlapping subnets,
+//    two ingress networks, the same peer address, the same endpoint IP or MAC...) is an
+//    error naming both, and so is a kept object that no longer fits the config file (its
+//    network, node or port gone): vxmesh does not start, a reload is rejected.
 #pragma once
 
 #include "control/ipam.hpp"
@@ -52,6 +58,22 @@ std::string rfc3339_now();
 // of what stays. Throws IpamError, leaving `ipam` half-way: callers work on a copy.
 void reconcile(Ipam& ipam, const model::Config& config);
 
+// The names of the config file's objects. Objects of the desired state with other names
+// came over the control socket and are kept in the state file.
+struct ConfigFileNames {
+    std::set<std::string> networks;
+    std::set<std::string> peers;
+    std::set<std::string> endpoints;
+    static ConfigFileNames of(const model::Config& from_file);
+};
+
+// The objects of a desired state that are not the config file's.
+struct SocketObjects {
+    std::vector<model::Network> networks;
+    std::vector<model::Peer> peers;
+    std::vector<model::Endpoint> endpoints;
+};
+
 class NetworkState {
 public:
     explicit NetworkState(StateSettings settings = {});
@@ -61,14 +83,14 @@ public:
     std::string new_id() const { return settings_.new_id(); }
     std::string now() const { return settings_.now(); }
 
-    // Start-up: the config file's configuration merged with the state file's networks,
-    // ids assigned, IPAM built from the result and the state file written. Returns the
-    // configuration to run. Throws std::runtime_error (a corrupt state file, a clash
-    // between the two files, a state file that cannot be written).
+    // Start-up: the config file's configuration merged with the state file's objects
+    // (networks, peers, endpoints), ids assigned, IPAM built from the result and the state
+    // file written. Returns the configuration to run. Throws std::runtime_error (a corrupt
+    // state file, a clash between the two files, a state file that cannot be written).
     model::Config restore(const model::Config& from_file);
 
-    // SIGHUP: `from_file` merged with the running networks that are not the config
-    // file's, then committed. Throws as commit() does, or on a clash; returns commit()'s
+    // SIGHUP: `from_file` merged with the running objects that are not the config file's,
+    // then committed. Throws as commit() does, or on a clash; returns commit()'s
     // warnings.
     std::vector<std::string> reload(ControlPlane& plane, const model::Config& from_file);
 
@@ -90,14 +112,17 @@ public:
 
 private:
     std::vector<std::string> commit_with(ControlPlane& plane, const model::Config& next, Ipam work,
-                                         bool dry_run, const std::set<std::string>* file_networks);
-    model::Config merge(const model::Config& from_file, const std::vector<model::Network>& kept,
+                                         bool dry_run, const ConfigFileNames* file_names);
+    // `from_file` with `kept` added after its objects, checked for clashes (thrown as
+    // ConfigError naming both sides; `where` says where the kept objects come from).
+    model::Config merge(const model::Config& from_file, SocketObjects kept,
                         const std::string& where) const;
+    SocketObjects socket_objects(const model::Config& running) const;
     void save(const model::Config& running);
 
     StateSettings settings_;
     Ipam ipam_;
-    std::set<std::string> file_networks_;    // names of the config file's networks
+    ConfigFileNames file_names_;             // the config file's objects
     std::vector<model::Network> remembered_; // the state file's networks, read at start-up
     std::string saved_;                      // what the state file holds now
 };
