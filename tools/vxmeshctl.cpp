@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include <sys/socket.h>
@@ -50,7 +51,11 @@ Commands:
   network ls                       networks
   network inspect [-v] NAME|ID...  networks, as docker network inspect prints them
   network rm NAME|ID...            remove networks (refused while endpoints use them)
-  peer ls | peer add NAME ADDRESS | peer rm NAME
+  node ls                          this node (marked *) and its peers, with their
+                                   data-path (VTEP) addresses, as docker node ls
+  node add NAME --addr IP          add a peer node (its VTEP address)
+  node rm NAME...                  remove peer nodes (refused while endpoints use them)
+  peer ls | peer add NAME ADDRESS | peer rm NAME    the same as node add and rm
   endpoint ls
   endpoint attach NAME --network NET --node NODE [--ip IP] [--port PORT] [--mac MAC]
                                    without --ip: the network's next free address
@@ -318,6 +323,48 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
             return 0;
         }
         throw Usage("network: unknown subcommand " + sub);
+    }
+    if (verb == "node") {
+        const json& node = desired["node"];
+        const std::string self = node["name"];
+        if (sub == "ls") {
+            // Endpoints per node: what lives behind each VTEP.
+            std::map<std::string, size_t> endpoints;
+            for (const json& e : desired["endpoints"]) endpoints[e["node"].get<std::string>()]++;
+            std::string address = node["data_path_addr"];
+            json nodes = json::array();
+            nodes.push_back({{"name", self}, {"self", true}, {"address", address.substr(0, address.find('/'))},
+                             {"endpoints", endpoints[self]}});
+            for (const json& p : desired["peers"])
+                nodes.push_back({{"name", p["name"]}, {"self", false}, {"address", p["address"]},
+                                 {"endpoints", endpoints[p["name"].get<std::string>()]}});
+            if (as_json) { fmt::print("{}\n", nodes.dump(2)); return 0; }
+            // docker node ls marks its own node with " *" after the ID; vxmesh nodes have no
+            // id, so the mark follows the name.
+            fmt::print("{:<26} {:<18} {}\n", "HOSTNAME", "DATA PATH ADDRESS", "ENDPOINTS");
+            for (const json& n : nodes)
+                fmt::print("{:<26} {:<18} {}\n",
+                           n["name"].get<std::string>() + (n["self"].get<bool>() ? " *" : ""),
+                           n["address"].get<std::string>(), n["endpoints"].get<size_t>());
+            return 0;
+        }
+        if (sub == "add") {
+            po::options_description desc;
+            std::string name, addr;
+            desc.add_options()("name", po::value(&name)->required())("addr", po::value(&addr)->required());
+            parse_verb(args, desc, {"name"});
+            return patch(json::array({{{"op", "add"}, {"kind", "peer"}, {"object", {{"name", name}, {"address", addr}}}}}));
+        }
+        if (sub == "rm" && !args.empty()) {
+            json ops = json::array();
+            for (const auto& name : args) {
+                if (name == self)
+                    throw std::runtime_error(fmt::format("{} is this node; only peers can be removed", name));
+                ops.push_back({{"op", "remove"}, {"kind", "peer"}, {"name", name}});
+            }
+            return patch(ops);
+        }
+        throw Usage("node: expected ls, add NAME --addr IP or rm NAME...");
     }
     if (verb == "peer") {
         if (sub == "ls") {
