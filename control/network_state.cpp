@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -71,12 +72,43 @@ std::string describe(const model::Endpoint& e) {
     std::string out = fmt::format("network {}, IP {}, MAC {}, node {}", e.network,
                                   format_ipv4(e.ip), model::format_mac(e.mac), e.node);
     if (!e.port.empty()) out += fmt::format(", port {}", e.port);
+    if (!e.service.empty()) out += fmt::format(", service {}", e.service);
     return out;
 }
 
 bool same_endpoint(const model::Endpoint& a, const model::Endpoint& b) {
     return a.network == b.network && a.ip == b.ip && a.mac == b.mac && a.node == b.node &&
-           a.port == b.port;
+           a.port == b.port && a.service == b.service;
+}
+
+std::string vip_owner(const model::Service& s) {
+    return s.name + " (VIP)";
+}
+
+std::string describe(const model::PublishedPort& p) {
+    return fmt::format("{}:{}/{} {}", p.published, p.target, model::to_string(p.protocol),
+                       model::to_string(p.mode));
+}
+
+std::string describe(const model::Service& s) {
+    std::vector<std::string> ports;
+    for (const auto& p : s.ports)
+        ports.push_back(describe(p));
+    return fmt::format("endpoint mode {}, networks {}, ports {}", model::to_string(s.endpoint_mode),
+                       s.networks.empty() ? "none" : fmt::format("{}", fmt::join(s.networks, " ")),
+                       ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, " ")));
+}
+
+// The same service, as far as the config file can say: a VIP it gives must match.
+bool same_service(const model::Service& file, const model::Service& kept) {
+    if (file.endpoint_mode != kept.endpoint_mode || file.networks != kept.networks ||
+        file.ports != kept.ports)
+        return false;
+    for (const auto& [network, vip] : file.vips) {
+        auto it = kept.vips.find(network);
+        if (it == kept.vips.end() || it->second != vip) return false;
+    }
+    return true;
 }
 
 // How each kind of object came over the socket, for messages.
@@ -88,6 +120,9 @@ const char* arrival(const model::Peer&) {
 }
 const char* arrival(const model::Endpoint&) {
     return "attached";
+}
+const char* arrival(const model::Service&) {
+    return "created";
 }
 
 // "FILE:LINE:COLUMN: " for a network read from a file, as the loader's messages start.
@@ -167,10 +202,15 @@ void reconcile(Ipam& ipam, const model::Config& config) {
         if (!kept.count(n.name)) ipam.create_network(request_for(n));
     }
 
-    // Addresses: every endpoint's, owned by the endpoint's name.
+    // Addresses: every endpoint's, owned by the endpoint's name; VIPs and load balancers.
     std::map<std::string, std::map<uint32_t, std::string>> addresses;
     for (const auto& e : config.endpoints)
         addresses[e.network][e.ip.value] = e.name;
+    for (const auto& s : config.services)
+        for (const auto& [network, vip] : s.vips)
+            addresses[network][vip.value] = vip_owner(s);
+    for (const auto& lb : config.load_balancers)
+        addresses[lb.network][lb.ip.value] = load_balancer_name(lb);
     for (const auto& n : config.networks) {
         auto& want = addresses[n.name];
         for (const auto& a : ipam.network(n.name).addresses) {
@@ -186,6 +226,51 @@ void reconcile(Ipam& ipam, const model::Config& config) {
     }
 }
 
+void allocate_vips(Ipam& work, model::Config& config, ServiceAllocations& out) {
+    for (auto& s : config.services) {
+        if (s.endpoint_mode != model::EndpointMode::Vip) continue;
+        for (const auto& network : model::attached_networks(config, s)) {
+            if (s.vips.count(network)) continue;
+            const model::Ipv4 vip = work.allocate_address(network, vip_owner(s));
+            s.vips[network] = vip;
+            out.vips.push_back({s.name, network, vip});
+        }
+    }
+}
+
+void allocate_load_balancers(Ipam& work, model::Config& config, ServiceAllocations& out) {
+    // Where tasks are: (network, node).
+    std::set<std::pair<std::string, std::string>> needed;
+    for (const auto& e : config.endpoints)
+        if (!e.service.empty()) needed.insert({e.network, e.node});
+    std::map<std::pair<std::string, std::string>, model::LoadBalancer> given;
+    for (const auto& lb : config.load_balancers) {
+        if (needed.count({lb.network, lb.node})) {
+            given.emplace(std::pair{lb.network, lb.node}, lb);
+        } else {
+            work.release_address(lb.network, lb.ip); // no task there any more
+        }
+    }
+    std::vector<std::string> nodes{config.node.name};
+    for (const auto& p : config.peers)
+        nodes.push_back(p.name);
+    std::vector<model::LoadBalancer> result;
+    for (const auto& n : config.networks) {
+        for (const auto& node : nodes) {
+            if (!needed.count({n.name, node})) continue;
+            if (auto it = given.find({n.name, node}); it != given.end()) {
+                result.push_back(it->second);
+                continue;
+            }
+            model::LoadBalancer lb{n.name, node, {}, {}};
+            lb.ip = work.allocate_address(n.name, load_balancer_name(lb));
+            result.push_back(lb);
+            out.load_balancers.push_back(lb);
+        }
+    }
+    config.load_balancers = std::move(result);
+}
+
 ConfigFileNames ConfigFileNames::of(const model::Config& from_file) {
     ConfigFileNames names;
     for (const auto& n : from_file.networks)
@@ -194,6 +279,8 @@ ConfigFileNames ConfigFileNames::of(const model::Config& from_file) {
         names.peers.insert(p.name);
     for (const auto& e : from_file.endpoints)
         names.endpoints.insert(e.name);
+    for (const auto& sv : from_file.services)
+        names.services.insert(sv.name);
     return names;
 }
 
@@ -203,25 +290,20 @@ NetworkState::NetworkState(StateSettings settings)
     if (!settings_.now) settings_.now = rfc3339_now;
 }
 
-void NetworkState::assign_identity(model::Config& next, const model::Config& previous) const {
-    auto match = [&](const model::Network& n) -> const model::Network* {
-        auto same = [&](const model::Network& o) {
-            return o.name == n.name && o.vni == n.vni && o.subnet == n.subnet;
-        };
-        for (const auto& o : previous.networks)
-            if (same(o)) return &o;
-        for (const auto& o : remembered_)
-            if (same(o)) return &o;
-        return nullptr;
-    };
-    auto id_taken = [&](const std::string& id, const model::Network* self) {
-        for (const auto& o : next.networks)
+namespace {
+
+// Objects of `items` without an id or creation time get those of the object `match`
+// finds, when its id is not taken, or new ones.
+template <typename T, typename Match, typename NewId, typename Now>
+void give_identity(std::vector<T>& items, Match match, NewId new_id, Now now) {
+    auto id_taken = [&](const std::string& id, const T* self) {
+        for (const auto& o : items)
             if (&o != self && o.id == id) return true;
         return false;
     };
-    for (auto& n : next.networks) {
+    for (auto& n : items) {
         if (!n.id.empty() && !n.created.empty()) continue;
-        if (const model::Network* m = match(n)) {
+        if (const T* m = match(n)) {
             if (n.id.empty() && !m->id.empty() && !id_taken(m->id, &n)) n.id = m->id;
             if (n.created.empty() && n.id == m->id) n.created = m->created;
         }
@@ -231,18 +313,131 @@ void NetworkState::assign_identity(model::Config& next, const model::Config& pre
     }
 }
 
+// The addresses in use in each network of `config`, to lend only free ones.
+class UsedAddresses {
+public:
+    explicit UsedAddresses(const model::Config& config) : config_(config) {
+        for (const auto& e : config.endpoints)
+            used_[e.network].insert(e.ip.value);
+        for (const auto& sv : config.services)
+            for (const auto& [network, vip] : sv.vips)
+                used_[network].insert(vip.value);
+        for (const auto& lb : config.load_balancers)
+            used_[lb.network].insert(lb.ip.value);
+    }
+    // Takes `ip` in `network` if it is a free host address there.
+    bool take(const std::string& network, model::Ipv4 ip) {
+        const model::Network* n = nullptr;
+        for (const auto& candidate : config_.networks)
+            if (candidate.name == network) n = &candidate;
+        if (n == nullptr || !n->subnet.contains(ip) || ip == n->gateway) return false;
+        const uint32_t first = n->subnet.address.value & n->subnet.mask();
+        if (ip.value == first || ip.value == (first | ~n->subnet.mask())) return false;
+        return used_[network].insert(ip.value).second;
+    }
+
+private:
+    const model::Config& config_;
+    std::map<std::string, std::set<uint32_t>> used_;
+};
+
+} // namespace
+
+void NetworkState::assign_identity(model::Config& next, const model::Config& previous) const {
+    auto new_id = [this] { return this->new_id(); };
+    auto now = [this] { return this->now(); };
+    give_identity(
+        next.networks,
+        [&](const model::Network& n) -> const model::Network* {
+            auto same = [&](const model::Network& o) {
+                return o.name == n.name && o.vni == n.vni && o.subnet == n.subnet;
+            };
+            for (const auto& o : previous.networks)
+                if (same(o)) return &o;
+            for (const auto& o : remembered_)
+                if (same(o)) return &o;
+            return nullptr;
+        },
+        new_id, now);
+    auto previous_service = [&](const std::string& name) -> const model::Service* {
+        for (const auto& o : previous.services)
+            if (o.name == name) return &o;
+        for (const auto& o : remembered_services_)
+            if (o.name == name) return &o;
+        return nullptr;
+    };
+    give_identity(
+        next.services, [&](const model::Service& sv) { return previous_service(sv.name); }, new_id,
+        now);
+
+    // VIPs and load-balancer addresses are lent back only where they are still free, so
+    // that an address the config file now gives to something else is not taken from it.
+    UsedAddresses used(next);
+    for (auto& sv : next.services) {
+        if (sv.endpoint_mode != model::EndpointMode::Vip) continue;
+        const model::Service* before = previous_service(sv.name);
+        if (before == nullptr) continue;
+        for (const auto& network : model::attached_networks(next, sv)) {
+            auto it = before->vips.find(network);
+            if (!sv.vips.count(network) && it != before->vips.end() &&
+                used.take(network, it->second))
+                sv.vips[network] = it->second;
+        }
+    }
+    std::set<std::pair<std::string, std::string>> given;
+    for (const auto& lb : next.load_balancers)
+        given.insert({lb.network, lb.node});
+    auto lend = [&](const std::vector<model::LoadBalancer>& from) {
+        for (const auto& lb : from) {
+            if (given.count({lb.network, lb.node}) || !used.take(lb.network, lb.ip)) continue;
+            given.insert({lb.network, lb.node});
+            next.load_balancers.push_back(model::LoadBalancer{lb.network, lb.node, lb.ip, {}});
+        }
+    };
+    lend(previous.load_balancers);
+    lend(remembered_load_balancers_);
+}
+
+ServiceAllocations NetworkState::prepare(model::Config& next, const model::Config& previous,
+                                         Ipam& work) const {
+    assign_identity(next, previous);
+    // Lent load balancers of nodes that are gone are dropped before IPAM sees them.
+    std::set<std::string> nodes{next.node.name};
+    for (const auto& p : next.peers)
+        nodes.insert(p.name);
+    std::erase_if(next.load_balancers,
+                  [&](const model::LoadBalancer& lb) { return !nodes.count(lb.node); });
+    reconcile(work, next);
+    ServiceAllocations out;
+    allocate_vips(work, next, out);
+    allocate_load_balancers(work, next, out);
+    return out;
+}
+
+void NetworkState::update_lb_indexes(const model::Config& running) {
+    std::set<std::pair<std::string, std::string>> live;
+    for (const auto& e : running.endpoints) {
+        if (e.service.empty()) continue;
+        const auto key = std::pair{e.service, e.network};
+        live.insert(key);
+        if (!lb_indexes_.count(key)) lb_indexes_[key] = next_lb_index_++;
+    }
+    std::erase_if(lb_indexes_, [&](const auto& entry) { return !live.count(entry.first); });
+}
+
 namespace {
 
 // "FILE:LINE:COLUMN: KIND[I]: KIND 'F' conflicts with KIND 'A' (...) VERB over the control
 // socket (WHERE): WHY".
-template <typename T>
-ConfigError clash(const T& file_object, const char* list, std::size_t index, const char* kind,
-                  const T& kept, const std::string& where, const std::string& why) {
+template <typename File, typename Kept>
+ConfigError clash(const File& file_object, const char* list, std::size_t index, const char* kind,
+                  const Kept& kept, const std::string& where, const std::string& why,
+                  const char* kept_kind = nullptr) {
     return ConfigError(fmt::format("{}{}[{}]: {} '{}' conflicts with {} '{}' ({}) {} over the "
                                    "control socket{}: {}",
                                    position(file_object.origin), list, index, kind,
-                                   file_object.name, kind, kept.name, describe(kept), arrival(kept),
-                                   where, why));
+                                   file_object.name, kept_kind != nullptr ? kept_kind : kind,
+                                   kept.name, describe(kept), arrival(kept), where, why));
 }
 
 // A kept object that the validator rejects once merged (its network, node or port is gone,
@@ -269,6 +464,8 @@ SocketObjects NetworkState::socket_objects(const model::Config& running) const {
         if (!file_names_.peers.count(p.name)) kept.peers.push_back(p);
     for (const auto& e : running.endpoints)
         if (!file_names_.endpoints.count(e.name)) kept.endpoints.push_back(e);
+    for (const auto& sv : running.services)
+        if (!file_names_.services.count(sv.name)) kept.services.push_back(sv);
     return kept;
 }
 
@@ -375,19 +572,45 @@ model::Config NetworkState::merge(const model::Config& from_file, SocketObjects 
         merged.endpoints.push_back(a);
     }
 
+    std::unordered_map<std::string, std::size_t> service_by_name;
+    for (std::size_t i = 0; i < from_file.services.size(); ++i)
+        service_by_name.emplace(from_file.services[i].name, i);
+    for (auto& a : kept.services) {
+        if (auto it = service_by_name.find(a.name); it != service_by_name.end()) {
+            const model::Service& f = from_file.services[it->second];
+            if (same_service(f, a)) continue; // adopted; its VIPs are lent back
+            throw clash(f, "services", it->second, "service", a, where,
+                        fmt::format("same name, but the config file says {}", describe(f)));
+        }
+        // A VIP of a kept service that the config file gives an endpoint.
+        for (const auto& [network, vip] : a.vips) {
+            if (auto it = by_ip.find({network, vip.value}); it != by_ip.end()) {
+                throw clash(from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a,
+                            where,
+                            fmt::format("both use IP {} in network '{}' (the service's VIP)",
+                                        format_ipv4(vip), network),
+                            "service");
+            }
+        }
+        a.origin = kept_origin;
+        merged.services.push_back(a);
+    }
+
     // What is left is what the config file's objects do not show directly: a kept object
-    // whose network, node or port is gone, or whose address no longer fits its network.
+    // whose network, node, port or service is gone, whose address no longer fits its
+    // network, or whose published port the config file's services now use.
     try {
         validate_config(merged);
     } catch (const ConfigError& e) {
-        static const std::regex at(R"((networks|peers|endpoints)\[(\d+)\]((\.[a-z_]+)*): (.*)$)");
+        static const std::regex at(
+            R"((networks|peers|endpoints|services)\[(\d+)\]((\.[A-Za-z0-9_-]+(\[\d+\])?)*): (.*)$)");
         const std::string text = e.what();
         std::smatch m;
         if (std::regex_search(text, m, at)) {
             const std::string list = m[1];
             const std::size_t index = std::stoul(m[2]);
             const std::string field = m[3].length() > 0 ? m[3].str().substr(1) + ": " : "";
-            const std::string reason = field + m[5].str();
+            const std::string reason = field + m[6].str();
             const std::string& file = from_file.node.origin.file;
             if (list == "networks")
                 rethrow_for_kept(reason, merged.networks, from_file.networks.size(), index,
@@ -398,6 +621,9 @@ model::Config NetworkState::merge(const model::Config& from_file, SocketObjects 
             if (list == "endpoints")
                 rethrow_for_kept(reason, merged.endpoints, from_file.endpoints.size(), index,
                                  "endpoint", where, file);
+            if (list == "services")
+                rethrow_for_kept(reason, merged.services, from_file.services.size(), index,
+                                 "service", where, file);
         }
         throw;
     }
@@ -429,10 +655,16 @@ model::Config NetworkState::restore(const model::Config& from_file) {
             if (!state.contains(key) || !state[key].is_array())
                 throw corrupt(fmt::format("{}: missing or not a list", key));
         }
-        // Written by vxmesh before it kept peers and endpoints: none to restore.
-        for (const char* key : {"peers", "endpoints"}) {
+        // Written by vxmesh before it kept peers, endpoints and services: none to restore.
+        for (const char* key :
+             {"peers", "endpoints", "services", "config_file_services", "load_balancers"}) {
             if (state.contains(key) && !state[key].is_array())
                 throw corrupt(fmt::format("{}: not a list", key));
+        }
+        std::set<std::string> stored_file_services;
+        for (const json& name : state.value("config_file_services", json::array())) {
+            if (!name.is_string()) throw corrupt("config_file_services: not a list of names");
+            stored_file_services.insert(name.get<std::string>());
         }
         for (const json& name : state["config_file_networks"]) {
             if (!name.is_string()) throw corrupt("config_file_networks: not a list of names");
@@ -447,15 +679,21 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         } catch (const ConfigError& e) {
             throw corrupt(std::regex_replace(e.what(), at, ""));
         }
-        // Peers and endpoints refer to the config file's objects: their form is checked
-        // here, the rest once they are merged with it.
+        // Peers, endpoints, services and load balancers refer to the config file's
+        // objects: their form is checked here, the rest once they are merged with it.
         json kept_doc = {{"node", doc["node"]},
                          {"peers", state.value("peers", json::array())},
-                         {"endpoints", state.value("endpoints", json::array())}};
+                         {"endpoints", state.value("endpoints", json::array())},
+                         {"services", state.value("services", json::array())},
+                         {"load_balancers", state.value("load_balancers", json::array())}};
         try {
             const model::Config objects = parse_config_string(kept_doc.dump(), "state");
             kept.peers = objects.peers;
             kept.endpoints = objects.endpoints;
+            for (const auto& sv : objects.services)
+                if (!stored_file_services.count(sv.name)) kept.services.push_back(sv);
+            remembered_services_ = objects.services;
+            remembered_load_balancers_ = objects.load_balancers;
         } catch (const ConfigError& e) {
             throw corrupt(std::regex_replace(e.what(), at, ""));
         }
@@ -469,17 +707,16 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         if (!stored_file_networks.count(n.name)) kept.networks.push_back(n);
     model::Config merged = merge(from_file, std::move(kept), fmt::format(" (state file {})", path));
     remembered_ = stored;
-    assign_identity(merged, model::Config{});
-    validate_config(merged);
-
     Ipam fresh(settings_.ipam);
     try {
-        reconcile(fresh, merged);
+        prepare(merged, model::Config{}, fresh);
     } catch (const IpamError& e) {
         throw std::runtime_error(fmt::format("IPAM rejects the configuration: {}", e.what()));
     }
+    validate_config(merged);
     ipam_ = std::move(fresh);
     file_names_ = ConfigFileNames::of(from_file);
+    update_lb_indexes(merged);
     if (!path.empty()) save(merged);
     return merged;
 }
@@ -488,9 +725,10 @@ std::vector<std::string> NetworkState::reload(ControlPlane& plane, const model::
     const std::string where =
         settings_.path.empty() ? std::string() : fmt::format(" (state file {})", settings_.path);
     model::Config next = merge(from_file, socket_objects(plane.config()), where);
-    assign_identity(next, plane.config());
+    Ipam work = ipam_;
+    prepare(next, plane.config(), work);
     const ConfigFileNames names = ConfigFileNames::of(from_file);
-    return commit_with(plane, next, ipam_, false, &names);
+    return commit_with(plane, next, std::move(work), false, &names);
 }
 
 std::vector<std::string> NetworkState::commit(ControlPlane& plane, const model::Config& next,
@@ -506,6 +744,7 @@ std::vector<std::string> NetworkState::commit_with(ControlPlane& plane, const mo
     plane.apply(next);
     ipam_ = std::move(work);
     if (file_names != nullptr) file_names_ = *file_names;
+    update_lb_indexes(next);
     if (settings_.path.empty()) return {};
     try {
         save(plane.config());
@@ -536,6 +775,18 @@ std::string NetworkState::state_json(const model::Config& running) const {
         endpoints.push_back(endpoint_to_json(e));
     state["peers"] = peers;
     state["endpoints"] = endpoints;
+    // Every service and load balancer, as networks: the config file's services get their
+    // ids and VIPs back from here, and load balancers are IPAM's to hand out.
+    json services = json::array(), file_services = json::array(), load_balancers = json::array();
+    for (const auto& sv : running.services) {
+        services.push_back(service_to_json(sv));
+        if (file_names_.services.count(sv.name)) file_services.push_back(sv.name);
+    }
+    for (const auto& lb : running.load_balancers)
+        load_balancers.push_back(load_balancer_to_json(lb));
+    state["services"] = services;
+    state["config_file_services"] = file_services;
+    state["load_balancers"] = load_balancers;
     // IPAM's networks in its own format. Addresses are left out: they are the endpoints'
     // (the config file's and those above), reserved again when IPAM is rebuilt at start-up.
     json ipam = json::parse(ipam_.to_json());

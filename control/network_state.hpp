@@ -16,12 +16,17 @@
 // apply: vxmeshctl network create, endpoint attach, peer add...):
 //  - the config file's objects are always used as the file says; the state file only
 //    lends its networks their id and creation time (same name, VNI and subnet);
-//  - the others (networks, peers and endpoints) are kept in the state file, merged with
-//    the config file's at start-up and on SIGHUP (after them, in their order), and
+//  - the others (networks, peers, endpoints, services) are kept in the state file, merged
+//    with the config file's at start-up and on SIGHUP (after them, in their order), and
 //    dropped from it when they are removed. So an endpoint attached without an address
 //    keeps the address and MAC that IPAM gave it across restarts, and IPAM reserves them
 //    again when it is rebuilt at start-up (with its cursors at the bottom, as Docker's
 //    after a restart);
+//  - what IPAM hands out for services is kept the same way: a vip service's VIPs, and the
+//    load-balancer address of each node on each network where it has a task. The state
+//    file holds every service and every load balancer; a config-file service that gives
+//    no VIP gets back the one the state file remembers for it (same name and network,
+//    when the address is still free), as networks get their ids back;
 //  - an object of the config file that is identical to a kept one takes it over (the
 //    file now describes it); any other clash (same name, same VNI, overlapping subnets,
 //    two ingress networks, the same peer address, the same endpoint IP or MAC...) is an
@@ -31,8 +36,11 @@
 
 #include "control/ipam.hpp"
 #include "control/model.hpp"
+#include "control/network_inspect.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -54,9 +62,33 @@ std::string random_network_id();
 std::string rfc3339_now();
 
 // Makes `ipam` hold exactly the networks of `config` (subnet, gateway, ip_range, VNI,
-// ingress) and its endpoints' addresses (owner: the endpoint's name), keeping the cursors
-// of what stays. Throws IpamError, leaving `ipam` half-way: callers work on a copy.
+// ingress) and its addresses: endpoints' (owner: the endpoint's name), services' VIPs
+// ("NAME (VIP)") and load balancers' ("lb-NETWORK@NODE"), keeping the cursors of what
+// stays. Throws IpamError, leaving `ipam` half-way: callers work on a copy.
 void reconcile(Ipam& ipam, const model::Config& config);
+
+// What IPAM handed out for services in one change.
+struct ServiceAllocations {
+    struct Vip {
+        std::string service;
+        std::string network;
+        model::Ipv4 ip;
+    };
+    std::vector<Vip> vips;
+    std::vector<model::LoadBalancer> load_balancers;
+};
+
+// Docker's order within a network: a service's VIP first, then its tasks, then each
+// node's load-balancer endpoint. `work` must hold `config`'s allocations (reconcile()).
+//  - allocate_vips: every attached network of every vip service that has no VIP gets the
+//    network's next free address, services in order, networks in attached order;
+//  - allocate_load_balancers: config.load_balancers becomes exactly one per (network,
+//    node) where the node (this one or a peer) has a task of a service on the network:
+//    the given ones stay, the missing ones get the next free addresses (networks in
+//    order, this node first, then the peers in order), the others are dropped and freed.
+// Both throw IpamError (a network with no free address left) and report what they gave.
+void allocate_vips(Ipam& work, model::Config& config, ServiceAllocations& out);
+void allocate_load_balancers(Ipam& work, model::Config& config, ServiceAllocations& out);
 
 // The names of the config file's objects. Objects of the desired state with other names
 // came over the control socket and are kept in the state file.
@@ -64,6 +96,7 @@ struct ConfigFileNames {
     std::set<std::string> networks;
     std::set<std::string> peers;
     std::set<std::string> endpoints;
+    std::set<std::string> services;
     static ConfigFileNames of(const model::Config& from_file);
 };
 
@@ -72,6 +105,7 @@ struct SocketObjects {
     std::vector<model::Network> networks;
     std::vector<model::Peer> peers;
     std::vector<model::Endpoint> endpoints;
+    std::vector<model::Service> services;
 };
 
 class NetworkState {
@@ -96,8 +130,24 @@ public:
 
     // Networks without an id or creation time get those of the network with the same
     // name, VNI and subnet in `previous` (else in the state file read at start-up), or
-    // new ones.
+    // new ones; services those of the service with the same name. Services also get back
+    // the VIPs they lack, and `next` the load balancers it lacks, from `previous` (else
+    // the state file), when those addresses are still free in `next`.
     void assign_identity(model::Config& next, const model::Config& previous) const;
+
+    // assign_identity(), then what IPAM still has to hand out for services, in `work` (a
+    // copy of ipam() that already holds `next`'s other allocations, or will): VIPs, then
+    // load balancers. Throws IpamError.
+    ServiceAllocations prepare(model::Config& next, const model::Config& previous,
+                               Ipam& work) const;
+
+    // Docker's LocalLBIndex of each (service, network) with tasks in the running state:
+    // the firewall mark libnetwork gives a service's load balancer on a network, from a
+    // counter that starts at 256 when the daemon starts and takes the next value each time
+    // a service's first task on a network appears; the mark goes with its last task
+    // (libnetwork service_common.go, fwMarkCtr). Kept in memory only, as Docker keeps it:
+    // after a restart the marks are handed out again from 256, in endpoint order.
+    const LbIndexes& lb_indexes() const { return lb_indexes_; }
 
     // Puts `next` in place: `work` (a copy of ipam(), possibly with allocations made for
     // `next`) is reconciled with it, the plane applies it (unless dry_run), then IPAM is
@@ -119,12 +169,18 @@ private:
                         const std::string& where) const;
     SocketObjects socket_objects(const model::Config& running) const;
     void save(const model::Config& running);
+    void update_lb_indexes(const model::Config& running);
 
     StateSettings settings_;
     Ipam ipam_;
-    ConfigFileNames file_names_;             // the config file's objects
-    std::vector<model::Network> remembered_; // the state file's networks, read at start-up
-    std::string saved_;                      // what the state file holds now
+    ConfigFileNames file_names_; // the config file's objects
+    // What the state file held at start-up, lent to the objects that lack it.
+    std::vector<model::Network> remembered_;
+    std::vector<model::Service> remembered_services_;
+    std::vector<model::LoadBalancer> remembered_load_balancers_;
+    std::string saved_; // what the state file holds now
+    LbIndexes lb_indexes_;
+    uint32_t next_lb_index_ = 256;
 };
 
 } // namespace vxmesh::control

@@ -563,7 +563,7 @@ out=$(ctl node rm node2 2>&1); rc=$?
 
 out=$(ctl endpoint attach web1 --network blue --ip 10.0.1.77 --node node2 2>&1); rc=$?
 ls_out=$(ctl endpoint ls 2>&1)
-if [ "$rc" = 0 ] && grep -Eq '^web1 +blue +10\.0\.1\.77 +02:42:0a:00:01:4d +node2 +-$' <<<"$ls_out"; then pass "vxmeshctl endpoint attach web1: in endpoint ls with Docker's MAC"
+if [ "$rc" = 0 ] && grep -Eq '^web1 +blue +10\.0\.1\.77 +02:42:0a:00:01:4d +node2 +- +-$' <<<"$ls_out"; then pass "vxmeshctl endpoint attach web1: in endpoint ls with Docker's MAC"
 else fail "vxmeshctl endpoint attach" "exit $rc: $out; endpoint ls: $(tr '\n' '|' <<<"$ls_out")"; fi
 out=$(ctl --format json endpoint ls 2>&1)
 [ "$(jf '[e["mac"] for e in d if e["name"] == "web1"] == ["02:42:0a:00:01:4d"]' <<<"$out" 2>/dev/null)" = True ] && pass "vxmeshctl --format json endpoint ls parses and shows web1" || fail "vxmeshctl --format json endpoint ls" "$(head -c 300 <<<"$out")"

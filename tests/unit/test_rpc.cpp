@@ -500,7 +500,7 @@ TEST_CASE("bad requests get error replies with paths", "[rpc]") {
           "ops | ops: must be a list of operations");
     CHECK(error_of(n.call(
               json{{"op", "patch"}, {"params", {{"ops", {{{"op", "add"}, {"kind", "node"}}}}}}})) ==
-          "ops[0].kind | ops[0].kind: must be network, peer or endpoint");
+          "ops[0].kind | ops[0].kind: must be network, peer, endpoint or service");
     CHECK(error_of(n.call(json{{"op", "network_create"}})) == "name | missing field 'name'");
     CHECK(error_of(n.call(
               json{{"op", "apply"}, {"params", {{"config", {{"node", {{"name", "node1"}}}}}}}})) ==
@@ -612,6 +612,10 @@ TEST_CASE("a corrupt state file stops the start naming the file", "[rpc]") {
         start_with(
             R"({"version": 1, "config_file_networks": [], "networks": [], "peers": {}, "ipam": {"version": 1, "networks": []}})") ==
         path + ": corrupt state file: peers: not a list");
+    CHECK(
+        start_with(
+            R"({"version": 1, "config_file_networks": [], "networks": [], "services": [{"name": "s", "ports": [{"target": 80}]}], "ipam": {"version": 1, "networks": []}})") ==
+        path + ": corrupt state file: services[0].ports[0]: missing required field 'published'");
     // Written before peers and endpoints were kept: none to restore.
     CHECK(
         start_with(
