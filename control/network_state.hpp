@@ -145,7 +145,8 @@ public:
     // the firewall mark libnetwork gives a service's load balancer on a network, from a
     // counter that starts at 256 when the daemon starts and takes the next value each time
     // a service's first task on a network appears; the mark goes with its last task
-    // (libnetwork service_common.go, fwMarkCtr). Kept in memory only, as Docker keeps it:
+    // (libnetwork: fwMarkCtr in service.go, taken and dropped by addServiceBinding and
+    // rmServiceBinding in service_common.go). Kept in memory only, as Docker keeps it:
     // after a restart the marks are handed out again from 256, in endpoint order.
     const LbIndexes& lb_indexes() const { return lb_indexes_; }
 

@@ -628,3 +628,21 @@ endpoints:
     CHECK(n.held("web") == std::vector<std::string>{"10.0.1.2 conf (VIP)", "10.0.1.3 lb-web@node2",
                                                     "10.0.1.5 s (VIP)", "10.0.1.9 conf.1"});
 }
+
+TEST_CASE("config/README.md's services example loads, and gets the VIPs it says", "[services]") {
+    std::ifstream in(std::string(VXMESH_SOURCE_DIR) + "/config/README.md");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string doc = ss.str();
+    const auto section = doc.find("## `services[]`");
+    REQUIRE(section != std::string::npos);
+    const auto start = doc.find("```yaml\n", section);
+    REQUIRE(start != std::string::npos);
+    const auto end = doc.find("```\n", start + 8);
+    const std::string example = doc.substr(start + 8, end - start - 8);
+    Node n(kNode + example);
+    CHECK(model::format_ipv4(n.service("front").vips.at("web")) == "10.0.1.2");
+    CHECK(model::format_ipv4(n.service("front").vips.at("ingress")) == "10.0.0.2");
+    CHECK(n.service("db").vips.empty());
+    CHECK(n.load_balancers() == std::vector<std::string>{"lb-web@node2 10.0.1.3"});
+}
