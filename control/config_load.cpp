@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -150,16 +151,7 @@ std::optional<AddrLen> parse_addr_len(std::string_view s) {
 }
 
 // Docker's rule: 02:42 followed by the four bytes of the IPv4 address.
-Mac default_mac(Ipv4 ip) {
-    Mac mac;
-    mac.bytes = {0x02,
-                 0x42,
-                 static_cast<uint8_t>(ip.value >> 24),
-                 static_cast<uint8_t>(ip.value >> 16),
-                 static_cast<uint8_t>(ip.value >> 8),
-                 static_cast<uint8_t>(ip.value)};
-    return mac;
-}
+using model::default_mac;
 
 // ---------------------------------------------------------------------------------------
 // Semantic predicates shared by the validator
@@ -376,6 +368,14 @@ private:
     Network read_network(const YAML::Node& item, const std::string& path);
     Peer read_peer(const YAML::Node& item, const std::string& path);
     Endpoint read_endpoint(const YAML::Node& item, const std::string& path);
+    model::Service read_service(const YAML::Node& item, const std::string& path);
+    model::PublishedPort read_published_port(const YAML::Node& item, const std::string& path);
+    model::LoadBalancer read_load_balancer(const YAML::Node& item, const std::string& path);
+    // A mapping of network names to IPv4 addresses (a service's VIPs).
+    std::map<std::string, Ipv4> get_vips(const Entry& e, const std::string& path);
+    // One of `names` (`parse` turns the text into the value), else "expected A or B".
+    template <typename Parse>
+    auto get_choice(const Entry& e, const std::string& path, const char* names, Parse parse);
 
     std::string file_;
     FieldOrigins& origins_;
@@ -645,7 +645,7 @@ Peer Reader::read_peer(const YAML::Node& item, const std::string& path) {
 }
 
 Endpoint Reader::read_endpoint(const YAML::Node& item, const std::string& path) {
-    const Mapping m(*this, item, path, {"name", "network", "ip", "mac", "node", "port"});
+    const Mapping m(*this, item, path, {"name", "network", "ip", "mac", "node", "port", "service"});
     Endpoint ep;
     ep.origin = origin(item);
     ep.name = get_string(m.required("name"), path + ".name");
@@ -658,7 +658,82 @@ Endpoint Reader::read_endpoint(const YAML::Node& item, const std::string& path) 
     }
     ep.node = get_string(m.required("node"), path + ".node");
     if (auto e = m.optional("port")) ep.port = get_string(*e, path + ".port");
+    if (auto e = m.optional("service")) ep.service = get_string(*e, path + ".service");
     return ep;
+}
+
+template <typename Parse>
+auto Reader::get_choice(const Entry& e, const std::string& path, const char* names, Parse parse) {
+    const std::string text = get_string(e, path);
+    const auto value = parse(text);
+    if (!value) fail(origin(e), path, fmt::format("expected {}, got {}", names, quote(text)));
+    return *value;
+}
+
+model::Service Reader::read_service(const YAML::Node& item, const std::string& path) {
+    const Mapping m(*this, item, path,
+                    {"name", "id", "created", "endpoint_mode", "networks", "ports", "vips"});
+    model::Service s;
+    s.origin = origin(item);
+    s.name = get_string(m.required("name"), path + ".name");
+    if (auto e = m.optional("id")) s.id = get_string(*e, path + ".id");
+    if (auto e = m.optional("created")) s.created = get_string(*e, path + ".created");
+    if (auto e = m.optional("endpoint_mode")) {
+        s.endpoint_mode =
+            get_choice(*e, path + ".endpoint_mode", "vip or dnsrr", model::parse_endpoint_mode);
+    }
+    const auto networks = get_list(m.optional("networks"), path + ".networks");
+    for (std::size_t i = 0; i < networks.size(); ++i) {
+        s.networks.push_back(
+            get_string(Entry{networks[i], networks[i]}, index_path(path + ".networks", i)));
+    }
+    const auto ports = get_list(m.optional("ports"), path + ".ports");
+    for (std::size_t i = 0; i < ports.size(); ++i)
+        s.ports.push_back(read_published_port(ports[i], index_path(path + ".ports", i)));
+    if (auto e = m.optional("vips")) s.vips = get_vips(*e, path + ".vips");
+    return s;
+}
+
+model::PublishedPort Reader::read_published_port(const YAML::Node& item, const std::string& path) {
+    const Mapping m(*this, item, path, {"protocol", "target", "published", "mode"});
+    model::PublishedPort p;
+    if (auto e = m.optional("protocol"))
+        p.protocol = get_choice(*e, path + ".protocol", "tcp or udp", model::parse_protocol);
+    p.target = static_cast<uint16_t>(get_integer(m.required("target"), path + ".target", 1, 65535));
+    p.published =
+        static_cast<uint16_t>(get_integer(m.required("published"), path + ".published", 1, 65535));
+    if (auto e = m.optional("mode"))
+        p.mode = get_choice(*e, path + ".mode", "ingress or host", model::parse_publish_mode);
+    return p;
+}
+
+std::map<std::string, Ipv4> Reader::get_vips(const Entry& e, const std::string& path) {
+    record(path, origin(e));
+    if (!e.value.IsMap()) fail(origin(e), path, "expected a mapping, got " + describe(e.value));
+    std::map<std::string, Ipv4> vips;
+    std::map<std::string, int> lines;
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+        const YAML::Node key = it->first;
+        if (!key.IsScalar()) fail(key, path, "expected a network name, got " + describe(key));
+        const std::string& name = key.Scalar();
+        if (auto seen = lines.find(name); seen != lines.end()) {
+            fail(key, path,
+                 fmt::format("duplicate network {} (first at line {})", quote(name), seen->second));
+        }
+        lines[name] = origin(key).line;
+        vips[name] = get_ipv4(Entry{key, it->second}, path + "." + name);
+    }
+    return vips;
+}
+
+model::LoadBalancer Reader::read_load_balancer(const YAML::Node& item, const std::string& path) {
+    const Mapping m(*this, item, path, {"network", "node", "ip"});
+    model::LoadBalancer lb;
+    lb.origin = origin(item);
+    lb.network = get_string(m.required("network"), path + ".network");
+    lb.node = get_string(m.required("node"), path + ".node");
+    lb.ip = get_ipv4(m.required("ip"), path + ".ip");
+    return lb;
 }
 
 Config Reader::read_document(const std::string& text) {
@@ -681,7 +756,9 @@ Config Reader::read_document(const std::string& text) {
     if (!root.IsMap()) {
         fail(root, "", "expected a mapping at the top level, got " + describe(root));
     }
-    const Mapping top(*this, root, "", {"node", "ports", "networks", "peers", "endpoints"});
+    const Mapping top(
+        *this, root, "",
+        {"node", "ports", "networks", "peers", "endpoints", "services", "load_balancers"});
 
     Config config;
     read_node(top, config);
@@ -700,6 +777,14 @@ Config Reader::read_document(const std::string& text) {
     const auto endpoints = get_list(top.optional("endpoints"), "endpoints");
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
         config.endpoints.push_back(read_endpoint(endpoints[i], index_path("endpoints", i)));
+    }
+    const auto services = get_list(top.optional("services"), "services");
+    for (std::size_t i = 0; i < services.size(); ++i)
+        config.services.push_back(read_service(services[i], index_path("services", i)));
+    const auto lbs = get_list(top.optional("load_balancers"), "load_balancers");
+    for (std::size_t i = 0; i < lbs.size(); ++i) {
+        config.load_balancers.push_back(
+            read_load_balancer(lbs[i], index_path("load_balancers", i)));
     }
     return config;
 }
@@ -720,8 +805,12 @@ public:
             check_network(i);
         for (std::size_t i = 0; i < config_.peers.size(); ++i)
             check_peer(i);
+        for (std::size_t i = 0; i < config_.services.size(); ++i)
+            check_service(i);
         for (std::size_t i = 0; i < config_.endpoints.size(); ++i)
             check_endpoint(i);
+        for (std::size_t i = 0; i < config_.load_balancers.size(); ++i)
+            check_load_balancer(i);
     }
 
 private:
@@ -1017,32 +1106,24 @@ private:
         check_name(o, path + ".name", ep.name);
         check_unique_name(config_.endpoints, i, "endpoints");
 
-        if (networks_by_name_.empty())
-            for (const Network& candidate : config_.networks)
-                networks_by_name_.emplace(candidate.name, &candidate);
-        auto found_net = networks_by_name_.find(ep.network);
-        const Network* net = found_net == networks_by_name_.end() ? nullptr : found_net->second;
+        const Network* net = network_named(ep.network);
         if (net == nullptr) {
             fail(o, path + ".network", fmt::format("unknown network {}", quote(ep.network)));
         }
-
-        const std::string ip_path = path + ".ip";
-        const std::string ip = format_ipv4(ep.ip);
-        if (!net->subnet.contains(ep.ip)) {
-            fail(o, ip_path,
-                 fmt::format("{} is outside subnet {} of network {}", ip,
-                             format_prefix(net->subnet), quote(net->name)));
+        if (!ep.service.empty()) {
+            const model::Service* service = service_named(ep.service);
+            if (service == nullptr)
+                fail(o, path + ".service", fmt::format("unknown service {}", quote(ep.service)));
+            const auto attached = model::attached_networks(config_, *service);
+            if (std::find(attached.begin(), attached.end(), ep.network) == attached.end()) {
+                fail(o, path + ".network",
+                     fmt::format("network {} is not attached to service {} (its networks: {})",
+                                 quote(ep.network), quote(service->name),
+                                 attached.empty() ? std::string("none")
+                                                  : fmt::format("{}", fmt::join(attached, ", "))));
+            }
         }
-        check_host_in(o, ip_path, ep.ip, net->subnet.address, net->subnet.length);
-        if (ep.ip == net->gateway) {
-            fail(o, ip_path, fmt::format("{} is the gateway of network {}", ip, quote(net->name)));
-        }
-
-        if (auto [it, added] = first_ip_.try_emplace({ep.network, ep.ip.value}, i); !added) {
-            fail(o, ip_path,
-                 fmt::format("{} duplicates endpoints[{}].ip in network {}", ip, it->second,
-                             quote(net->name)));
-        }
+        check_address(o, path + ".ip", ep.ip, *net, path + ".ip");
 
         const std::string mac_path = path + ".mac";
         check_mac(o, mac_path, ep.mac);
@@ -1079,6 +1160,167 @@ private:
         }
     }
 
+    const Network* network_named(const std::string& name) {
+        if (networks_by_name_.empty())
+            for (const Network& candidate : config_.networks)
+                networks_by_name_.emplace(candidate.name, &candidate);
+        auto found = networks_by_name_.find(name);
+        return found == networks_by_name_.end() ? nullptr : found->second;
+    }
+
+    const model::Service* service_named(const std::string& name) {
+        if (services_by_name_.empty())
+            for (const model::Service& candidate : config_.services)
+                services_by_name_.emplace(candidate.name, &candidate);
+        auto found = services_by_name_.find(name);
+        return found == services_by_name_.end() ? nullptr : found->second;
+    }
+
+    // An address in `net` given to an endpoint, a VIP or a load balancer (`owner`, the
+    // field's path, names it to later duplicates): a host of the subnet, not its gateway,
+    // used once in the network.
+    void check_address(const Origin& o, const std::string& path, Ipv4 address, const Network& net,
+                       const std::string& owner) {
+        const std::string ip = format_ipv4(address);
+        if (!net.subnet.contains(address)) {
+            fail(o, path,
+                 fmt::format("{} is outside subnet {} of network {}", ip, format_prefix(net.subnet),
+                             quote(net.name)));
+        }
+        check_host_in(o, path, address, net.subnet.address, net.subnet.length);
+        if (address == net.gateway) {
+            fail(o, path, fmt::format("{} is the gateway of network {}", ip, quote(net.name)));
+        }
+        if (auto [it, added] = first_ip_.try_emplace({net.name, address.value}, owner); !added) {
+            fail(o, path,
+                 fmt::format("{} duplicates {} in network {}", ip, it->second, quote(net.name)));
+        }
+    }
+
+    void check_service(std::size_t i) {
+        const model::Service& s = config_.services[i];
+        const Origin& o = s.origin;
+        const std::string path = index_path("services", i);
+        check_name(o, path + ".name", s.name);
+        check_unique_name(config_.services, i, "services");
+        if (!s.id.empty()) {
+            if (!valid_id(s.id)) {
+                fail(o, path + ".id",
+                     fmt::format("{} is not a service id ({} characters of 0-9 a-z)", quote(s.id),
+                                 kIdLength));
+            }
+            if (auto [it, added] = first_service_id_.try_emplace(s.id, i); !added) {
+                fail(o, path + ".id",
+                     fmt::format("{} duplicates services[{}].id", quote(s.id), it->second));
+            }
+        }
+        if (!s.created.empty() && !valid_rfc3339(s.created)) {
+            fail(o, path + ".created",
+                 fmt::format("{} is not an RFC 3339 time (like 2024-05-01T12:00:00.123456789Z)",
+                             quote(s.created)));
+        }
+
+        std::unordered_map<std::string, std::size_t> listed;
+        for (std::size_t j = 0; j < s.networks.size(); ++j) {
+            const std::string& name = s.networks[j];
+            const std::string network_path = index_path(path + ".networks", j);
+            const Network* net = network_named(name);
+            if (net == nullptr)
+                fail(o, network_path, fmt::format("unknown network {}", quote(name)));
+            if (net->ingress) {
+                // swarmkit refuses it too: the published ports decide who is on ingress.
+                fail(o, network_path,
+                     fmt::format("{} is the ingress network: a service is attached to it by "
+                                 "publishing a port in ingress mode, not by name",
+                                 quote(name)));
+            }
+            if (auto [it, added] = listed.try_emplace(name, j); !added) {
+                fail(o, network_path,
+                     fmt::format("{} duplicates networks[{}]", quote(name), it->second));
+            }
+        }
+
+        // Published ports, with Docker's rules (swarmkit's validateEndpointSpec and
+        // checkPortConflicts): once per port and protocol within a service; an ingress
+        // port is the whole swarm's, so no other service may publish it in either mode,
+        // while host-mode ports may repeat across services (the scheduler's business).
+        std::map<std::pair<uint16_t, model::Protocol>, std::size_t> own;
+        for (std::size_t j = 0; j < s.ports.size(); ++j) {
+            const model::PublishedPort& p = s.ports[j];
+            const std::string port_path = index_path(path + ".ports", j);
+            const std::string what =
+                fmt::format("{}/{}", p.published, model::to_string(p.protocol));
+            const auto key = std::pair{p.published, p.protocol};
+            if (auto [it, added] = own.try_emplace(key, j); !added) {
+                fail(o, port_path + ".published",
+                     fmt::format("port {} duplicates ports[{}] (a port is published once per "
+                                 "protocol)",
+                                 what, it->second));
+            }
+            auto in_use = [&](const auto& first, const char* as) {
+                if (auto it = first.find(key); it != first.end()) {
+                    fail(o, port_path + ".published",
+                         fmt::format("port {} is already in use by services[{}] {} as {}", what,
+                                     it->second, quote(config_.services[it->second].name), as));
+                }
+            };
+            if (p.mode == model::PublishMode::Ingress) {
+                if (s.endpoint_mode == model::EndpointMode::Dnsrr) {
+                    fail(o, port_path + ".mode",
+                         fmt::format("port {} is published in ingress mode, which endpoint_mode "
+                                     "dnsrr cannot use (the routing mesh balances over a VIP); "
+                                     "publish it in host mode",
+                                     what));
+                }
+                if (config_.ingress_network() == nullptr) {
+                    fail(o, port_path + ".mode",
+                         fmt::format("port {} is published in ingress mode, but there is no "
+                                     "ingress network (create one with network create --ingress)",
+                                     what));
+                }
+                in_use(first_ingress_port_, "an ingress port");
+                in_use(first_host_port_, "a host-published port");
+            } else {
+                in_use(first_ingress_port_, "an ingress port");
+            }
+        }
+        for (const model::PublishedPort& p : s.ports) {
+            auto& first =
+                p.mode == model::PublishMode::Ingress ? first_ingress_port_ : first_host_port_;
+            first.try_emplace(std::pair{p.published, p.protocol}, i);
+        }
+
+        if (s.endpoint_mode == model::EndpointMode::Dnsrr && !s.vips.empty())
+            fail(o, path + ".vips", "a dnsrr service has no VIPs");
+        const auto attached = model::attached_networks(config_, s);
+        for (const auto& [name, vip] : s.vips) {
+            const std::string vip_path = path + ".vips." + name;
+            if (std::find(attached.begin(), attached.end(), name) == attached.end()) {
+                fail(o, vip_path,
+                     fmt::format("service {} is not attached to network {}", quote(s.name),
+                                 quote(name)));
+            }
+            check_address(o, vip_path, vip, *network_named(name), vip_path);
+        }
+    }
+
+    void check_load_balancer(std::size_t i) {
+        const model::LoadBalancer& lb = config_.load_balancers[i];
+        const Origin& o = lb.origin;
+        const std::string path = index_path("load_balancers", i);
+        const Network* net = network_named(lb.network);
+        if (net == nullptr)
+            fail(o, path + ".network", fmt::format("unknown network {}", quote(lb.network)));
+        if (lb.node != config_.node.name && !first_name_["peers"].count(lb.node))
+            fail(o, path + ".node", fmt::format("unknown node {}", quote(lb.node)));
+        if (auto [it, added] = first_load_balancer_.try_emplace({lb.network, lb.node}, i); !added) {
+            fail(o, path,
+                 fmt::format("duplicates load_balancers[{}] (network {} on node {})", it->second,
+                             quote(lb.network), quote(lb.node)));
+        }
+        check_address(o, path + ".ip", lb.ip, *net, path + ".ip");
+    }
+
     static uint64_t mac_key(const model::Mac& mac) {
         uint64_t v = 0;
         for (uint8_t b : mac.bytes) v = v << 8 | b;
@@ -1097,7 +1339,14 @@ private:
     std::map<std::string, std::unordered_map<std::string, std::size_t>> first_name_;
     std::unordered_map<uint32_t, std::size_t> first_peer_address_;
     std::unordered_map<std::string, const Network*> networks_by_name_;
-    std::unordered_map<std::pair<std::string, uint32_t>, std::size_t, PairHash> first_ip_;
+    std::unordered_map<std::string, const model::Service*> services_by_name_;
+    // The first user of an address in a network, as its field's path ("endpoints[2].ip").
+    std::unordered_map<std::pair<std::string, uint32_t>, std::string, PairHash> first_ip_;
+    std::unordered_map<std::string, std::size_t> first_service_id_;
+    std::map<std::pair<uint16_t, model::Protocol>, std::size_t> first_ingress_port_;
+    std::map<std::pair<uint16_t, model::Protocol>, std::size_t> first_host_port_;
+    std::unordered_map<std::pair<std::string, std::string>, std::size_t, PairHash>
+        first_load_balancer_;
     std::unordered_map<std::pair<std::string, uint64_t>, std::size_t, PairHash> first_mac_;
     std::unordered_map<std::pair<std::string, uint64_t>, std::size_t, PairHash> first_port_mac_;
     std::string underlay_id_;
@@ -1111,6 +1360,12 @@ model::Config load_config_string(const std::string& text, const std::string& sou
     Config config = reader.read_document(text);
     Validator(config, &origins).run();
     return config;
+}
+
+model::Config parse_config_string(const std::string& text, const std::string& source_name) {
+    FieldOrigins origins;
+    Reader reader(source_name, origins);
+    return reader.read_document(text);
 }
 
 model::Config load_config_file(const std::string& path) {

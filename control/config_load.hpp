@@ -24,6 +24,11 @@ model::Config load_config_file(const std::string& path);
 // Parse and validate YAML text; `source_name` stands for the file name in errors.
 model::Config load_config_string(const std::string& text, const std::string& source_name);
 
+// Parse only: syntax, unknown and repeated keys, required fields and value types are
+// checked, the whole-config rules (names, ranges, references, uniqueness) are not. For
+// objects that are validated later, merged into another configuration (the state file's).
+model::Config parse_config_string(const std::string& text, const std::string& source_name);
+
 // Cross-object checks (names unique, references resolve, addresses inside subnets,
 // no duplicate VNI/IP/MAC...). Throws ConfigError naming the offending object's origin.
 void validate_config(const model::Config& config);

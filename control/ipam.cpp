@@ -650,9 +650,7 @@ bool Ipam::load(const std::string& path) {
 // Helpers
 
 model::Mac mac_for_address(Ipv4 address) {
-    const uint32_t v = address.value;
-    return model::Mac{{0x02, 0x42, static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-                       static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}};
+    return model::default_mac(address);
 }
 
 std::vector<uint32_t> parse_vxlanid_list(std::string_view text) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace vxmesh::model {
 
 std::string format_ipv4(Ipv4 ip) {
@@ -91,6 +93,53 @@ std::optional<Mac> parse_mac(std::string_view s) {
         mac.bytes[i] = static_cast<uint8_t>(hi * 16 + lo);
     }
     return mac;
+}
+
+std::string_view to_string(EndpointMode mode) {
+    return mode == EndpointMode::Vip ? "vip" : "dnsrr";
+}
+std::string_view to_string(Protocol protocol) {
+    return protocol == Protocol::Tcp ? "tcp" : "udp";
+}
+std::string_view to_string(PublishMode mode) {
+    return mode == PublishMode::Ingress ? "ingress" : "host";
+}
+
+std::optional<EndpointMode> parse_endpoint_mode(std::string_view text) {
+    if (text == "vip") return EndpointMode::Vip;
+    if (text == "dnsrr") return EndpointMode::Dnsrr;
+    return std::nullopt;
+}
+std::optional<Protocol> parse_protocol(std::string_view text) {
+    if (text == "tcp") return Protocol::Tcp;
+    if (text == "udp") return Protocol::Udp;
+    return std::nullopt;
+}
+std::optional<PublishMode> parse_publish_mode(std::string_view text) {
+    if (text == "ingress") return PublishMode::Ingress;
+    if (text == "host") return PublishMode::Host;
+    return std::nullopt;
+}
+
+const Network* Config::ingress_network() const {
+    for (const auto& n : networks)
+        if (n.ingress) return &n;
+    return nullptr;
+}
+
+std::vector<std::string> attached_networks(const Config& config, const Service& service) {
+    std::vector<std::string> out = service.networks;
+    const Network* ingress = config.ingress_network();
+    if (service.publishes_ingress() && ingress != nullptr &&
+        std::find(out.begin(), out.end(), ingress->name) == out.end())
+        out.push_back(ingress->name);
+    return out;
+}
+
+Mac default_mac(Ipv4 ip) {
+    const uint32_t v = ip.value;
+    return Mac{{0x02, 0x42, static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}};
 }
 
 } // namespace vxmesh::model

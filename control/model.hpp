@@ -98,8 +98,58 @@ struct Endpoint {
     std::string network;
     Ipv4 ip;
     Mac mac;
-    std::string node;   // this node's name or a peer's name
-    std::string port;   // access port name; required when node is this node
+    std::string node;    // this node's name or a peer's name
+    std::string port;    // access port name; required when node is this node
+    std::string service; // the service this endpoint is a task of; "" for a plain container
+    Origin origin;
+};
+
+// Services, as Docker swarm's, as control-plane objects: names, ids, VIPs and published
+// ports that IPAM and `network inspect -v` account for. The load-balancing data path
+// (VIPs, the routing mesh, DNS) is a later issue: nothing here reaches the dataplane.
+enum class EndpointMode : uint8_t { Vip, Dnsrr }; // --endpoint-mode
+enum class Protocol : uint8_t { Tcp, Udp };
+enum class PublishMode : uint8_t { Ingress, Host }; // --publish mode=
+
+// --publish published=P,target=T,protocol=tcp|udp,mode=ingress|host
+struct PublishedPort {
+    Protocol protocol = Protocol::Tcp;
+    uint16_t target = 0;    // the port inside the tasks
+    uint16_t published = 0; // the port on the nodes
+    PublishMode mode = PublishMode::Ingress;
+    bool operator==(const PublishedPort&) const = default;
+};
+
+struct Service {
+    std::string name;
+    // As a network's: 25 characters of 0-9 a-z and an RFC 3339 time, assigned by the
+    // control plane when absent.
+    std::string id;
+    std::string created;
+    EndpointMode endpoint_mode = EndpointMode::Vip;
+    // The networks it is attached to, as given. Never the ingress network: a service that
+    // publishes a port in ingress mode is attached to it implicitly (attached_networks()).
+    std::vector<std::string> networks;
+    std::vector<PublishedPort> ports;
+    // network -> VIP, for each attached network of a vip service; assigned by IPAM when
+    // absent, none for dnsrr.
+    std::map<std::string, Ipv4> vips;
+    Origin origin;
+
+    bool publishes_ingress() const {
+        for (const auto& p : ports)
+            if (p.mode == PublishMode::Ingress) return true;
+        return false;
+    }
+};
+
+// Docker's load-balancer endpoint of a node on a network ("lb-NETWORK", "ingress-sbox" on
+// the ingress network): one address for each node that has a task on the network. The
+// control plane keeps exactly those, allocating them after the tasks' addresses.
+struct LoadBalancer {
+    std::string network;
+    std::string node; // this node's name or a peer's name
+    Ipv4 ip;
     Origin origin;
 };
 
@@ -116,12 +166,31 @@ std::optional<Ipv4> parse_ipv4(std::string_view text);
 std::optional<Ipv4Prefix> parse_prefix(std::string_view text);
 std::optional<Mac> parse_mac(std::string_view text);
 
+// "vip"/"dnsrr", "tcp"/"udp", "ingress"/"host", and back (nullopt for anything else).
+std::string_view to_string(EndpointMode mode);
+std::string_view to_string(Protocol protocol);
+std::string_view to_string(PublishMode mode);
+std::optional<EndpointMode> parse_endpoint_mode(std::string_view text);
+std::optional<Protocol> parse_protocol(std::string_view text);
+std::optional<PublishMode> parse_publish_mode(std::string_view text);
+
 struct Config {
     Node node;
     std::vector<AccessPort> ports;
     std::vector<Network> networks;
     std::vector<Peer> peers;
     std::vector<Endpoint> endpoints;
+    std::vector<Service> services;
+    std::vector<LoadBalancer> load_balancers;
+
+    const Network* ingress_network() const; // nullptr when there is none
 };
+
+// The networks `service` is attached to: its own, then the ingress network when it
+// publishes a port in ingress mode (as swarmkit attaches it) and there is one.
+std::vector<std::string> attached_networks(const Config& config, const Service& service);
+
+// The MAC Docker gives an address: 02:42 followed by its four bytes.
+Mac default_mac(Ipv4 ip);
 
 } // namespace vxmesh::model

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -16,10 +17,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace vxmesh::control {
 
@@ -59,6 +62,67 @@ NetworkRequest request_for(const model::Network& n) {
 std::string describe(const model::Network& n) {
     return fmt::format("VNI {}, subnet {}, gateway {}", n.vni, format_prefix(n.subnet),
                        format_ipv4(n.gateway));
+}
+
+std::string describe(const model::Peer& p) {
+    return fmt::format("address {}", format_ipv4(p.address));
+}
+
+std::string describe(const model::Endpoint& e) {
+    std::string out = fmt::format("network {}, IP {}, MAC {}, node {}", e.network,
+                                  format_ipv4(e.ip), model::format_mac(e.mac), e.node);
+    if (!e.port.empty()) out += fmt::format(", port {}", e.port);
+    if (!e.service.empty()) out += fmt::format(", service {}", e.service);
+    return out;
+}
+
+bool same_endpoint(const model::Endpoint& a, const model::Endpoint& b) {
+    return a.network == b.network && a.ip == b.ip && a.mac == b.mac && a.node == b.node &&
+           a.port == b.port && a.service == b.service;
+}
+
+std::string vip_owner(const model::Service& s) {
+    return s.name + " (VIP)";
+}
+
+std::string describe(const model::PublishedPort& p) {
+    return fmt::format("{}:{}/{} {}", p.published, p.target, model::to_string(p.protocol),
+                       model::to_string(p.mode));
+}
+
+std::string describe(const model::Service& s) {
+    std::vector<std::string> ports;
+    for (const auto& p : s.ports)
+        ports.push_back(describe(p));
+    return fmt::format("endpoint mode {}, networks {}, ports {}", model::to_string(s.endpoint_mode),
+                       s.networks.empty() ? "none" : fmt::format("{}", fmt::join(s.networks, " ")),
+                       ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, " ")));
+}
+
+// The same service, as far as the config file can say: a VIP it gives must match.
+bool same_service(const model::Service& file, const model::Service& kept) {
+    if (file.endpoint_mode != kept.endpoint_mode || file.networks != kept.networks ||
+        file.ports != kept.ports)
+        return false;
+    for (const auto& [network, vip] : file.vips) {
+        auto it = kept.vips.find(network);
+        if (it == kept.vips.end() || it->second != vip) return false;
+    }
+    return true;
+}
+
+// How each kind of object came over the socket, for messages.
+const char* arrival(const model::Network&) {
+    return "created";
+}
+const char* arrival(const model::Peer&) {
+    return "added";
+}
+const char* arrival(const model::Endpoint&) {
+    return "attached";
+}
+const char* arrival(const model::Service&) {
+    return "created";
 }
 
 // "FILE:LINE:COLUMN: " for a network read from a file, as the loader's messages start.
@@ -138,10 +202,15 @@ void reconcile(Ipam& ipam, const model::Config& config) {
         if (!kept.count(n.name)) ipam.create_network(request_for(n));
     }
 
-    // Addresses: every endpoint's, owned by the endpoint's name.
+    // Addresses: every endpoint's, owned by the endpoint's name; VIPs and load balancers.
     std::map<std::string, std::map<uint32_t, std::string>> addresses;
     for (const auto& e : config.endpoints)
         addresses[e.network][e.ip.value] = e.name;
+    for (const auto& s : config.services)
+        for (const auto& [network, vip] : s.vips)
+            addresses[network][vip.value] = vip_owner(s);
+    for (const auto& lb : config.load_balancers)
+        addresses[lb.network][lb.ip.value] = load_balancer_name(lb);
     for (const auto& n : config.networks) {
         auto& want = addresses[n.name];
         for (const auto& a : ipam.network(n.name).addresses) {
@@ -157,31 +226,84 @@ void reconcile(Ipam& ipam, const model::Config& config) {
     }
 }
 
+void allocate_vips(Ipam& work, model::Config& config, ServiceAllocations& out) {
+    for (auto& s : config.services) {
+        if (s.endpoint_mode != model::EndpointMode::Vip) continue;
+        for (const auto& network : model::attached_networks(config, s)) {
+            if (s.vips.count(network)) continue;
+            const model::Ipv4 vip = work.allocate_address(network, vip_owner(s));
+            s.vips[network] = vip;
+            out.vips.push_back({s.name, network, vip});
+        }
+    }
+}
+
+void allocate_load_balancers(Ipam& work, model::Config& config, ServiceAllocations& out) {
+    // Where tasks are: (network, node).
+    std::set<std::pair<std::string, std::string>> needed;
+    for (const auto& e : config.endpoints)
+        if (!e.service.empty()) needed.insert({e.network, e.node});
+    std::map<std::pair<std::string, std::string>, model::LoadBalancer> given;
+    for (const auto& lb : config.load_balancers) {
+        if (needed.count({lb.network, lb.node})) {
+            given.emplace(std::pair{lb.network, lb.node}, lb);
+        } else {
+            work.release_address(lb.network, lb.ip); // no task there any more
+        }
+    }
+    std::vector<std::string> nodes{config.node.name};
+    for (const auto& p : config.peers)
+        nodes.push_back(p.name);
+    std::vector<model::LoadBalancer> result;
+    for (const auto& n : config.networks) {
+        for (const auto& node : nodes) {
+            if (!needed.count({n.name, node})) continue;
+            if (auto it = given.find({n.name, node}); it != given.end()) {
+                result.push_back(it->second);
+                continue;
+            }
+            model::LoadBalancer lb{n.name, node, {}, {}};
+            lb.ip = work.allocate_address(n.name, load_balancer_name(lb));
+            result.push_back(lb);
+            out.load_balancers.push_back(lb);
+        }
+    }
+    config.load_balancers = std::move(result);
+}
+
+ConfigFileNames ConfigFileNames::of(const model::Config& from_file) {
+    ConfigFileNames names;
+    for (const auto& n : from_file.networks)
+        names.networks.insert(n.name);
+    for (const auto& p : from_file.peers)
+        names.peers.insert(p.name);
+    for (const auto& e : from_file.endpoints)
+        names.endpoints.insert(e.name);
+    for (const auto& sv : from_file.services)
+        names.services.insert(sv.name);
+    return names;
+}
+
 NetworkState::NetworkState(StateSettings settings)
     : settings_(std::move(settings)), ipam_(settings_.ipam) {
     if (!settings_.new_id) settings_.new_id = random_network_id;
     if (!settings_.now) settings_.now = rfc3339_now;
 }
 
-void NetworkState::assign_identity(model::Config& next, const model::Config& previous) const {
-    auto match = [&](const model::Network& n) -> const model::Network* {
-        auto same = [&](const model::Network& o) {
-            return o.name == n.name && o.vni == n.vni && o.subnet == n.subnet;
-        };
-        for (const auto& o : previous.networks)
-            if (same(o)) return &o;
-        for (const auto& o : remembered_)
-            if (same(o)) return &o;
-        return nullptr;
-    };
-    auto id_taken = [&](const std::string& id, const model::Network* self) {
-        for (const auto& o : next.networks)
+namespace {
+
+// Objects of `items` without an id or creation time get those of the object `match`
+// finds, when its id is not taken, or new ones.
+template <typename T, typename Match, typename NewId, typename Now>
+void give_identity(std::vector<T>& items, Match match, NewId new_id, Now now) {
+    auto id_taken = [&](const std::string& id, const T* self) {
+        for (const auto& o : items)
             if (&o != self && o.id == id) return true;
         return false;
     };
-    for (auto& n : next.networks) {
+    for (auto& n : items) {
         if (!n.id.empty() && !n.created.empty()) continue;
-        if (const model::Network* m = match(n)) {
+        if (const T* m = match(n)) {
             if (n.id.empty() && !m->id.empty() && !id_taken(m->id, &n)) n.id = m->id;
             if (n.created.empty() && n.id == m->id) n.created = m->created;
         }
@@ -191,11 +313,169 @@ void NetworkState::assign_identity(model::Config& next, const model::Config& pre
     }
 }
 
-model::Config NetworkState::merge(const model::Config& from_file,
-                                  const std::vector<model::Network>& kept,
+// The addresses in use in each network of `config`, to lend only free ones.
+class UsedAddresses {
+public:
+    explicit UsedAddresses(const model::Config& config) : config_(config) {
+        for (const auto& e : config.endpoints)
+            used_[e.network].insert(e.ip.value);
+        for (const auto& sv : config.services)
+            for (const auto& [network, vip] : sv.vips)
+                used_[network].insert(vip.value);
+        for (const auto& lb : config.load_balancers)
+            used_[lb.network].insert(lb.ip.value);
+    }
+    // Takes `ip` in `network` if it is a free host address there.
+    bool take(const std::string& network, model::Ipv4 ip) {
+        const model::Network* n = nullptr;
+        for (const auto& candidate : config_.networks)
+            if (candidate.name == network) n = &candidate;
+        if (n == nullptr || !n->subnet.contains(ip) || ip == n->gateway) return false;
+        const uint32_t first = n->subnet.address.value & n->subnet.mask();
+        if (ip.value == first || ip.value == (first | ~n->subnet.mask())) return false;
+        return used_[network].insert(ip.value).second;
+    }
+
+private:
+    const model::Config& config_;
+    std::map<std::string, std::set<uint32_t>> used_;
+};
+
+} // namespace
+
+void NetworkState::assign_identity(model::Config& next, const model::Config& previous) const {
+    auto new_id = [this] { return this->new_id(); };
+    auto now = [this] { return this->now(); };
+    give_identity(
+        next.networks,
+        [&](const model::Network& n) -> const model::Network* {
+            auto same = [&](const model::Network& o) {
+                return o.name == n.name && o.vni == n.vni && o.subnet == n.subnet;
+            };
+            for (const auto& o : previous.networks)
+                if (same(o)) return &o;
+            for (const auto& o : remembered_)
+                if (same(o)) return &o;
+            return nullptr;
+        },
+        new_id, now);
+    auto previous_service = [&](const std::string& name) -> const model::Service* {
+        for (const auto& o : previous.services)
+            if (o.name == name) return &o;
+        for (const auto& o : remembered_services_)
+            if (o.name == name) return &o;
+        return nullptr;
+    };
+    give_identity(
+        next.services, [&](const model::Service& sv) { return previous_service(sv.name); }, new_id,
+        now);
+
+    // VIPs and load-balancer addresses are lent back only where they are still free, so
+    // that an address the config file now gives to something else is not taken from it.
+    UsedAddresses used(next);
+    for (auto& sv : next.services) {
+        if (sv.endpoint_mode != model::EndpointMode::Vip) continue;
+        const model::Service* before = previous_service(sv.name);
+        if (before == nullptr) continue;
+        for (const auto& network : model::attached_networks(next, sv)) {
+            auto it = before->vips.find(network);
+            if (!sv.vips.count(network) && it != before->vips.end() &&
+                used.take(network, it->second))
+                sv.vips[network] = it->second;
+        }
+    }
+    std::set<std::pair<std::string, std::string>> given;
+    for (const auto& lb : next.load_balancers)
+        given.insert({lb.network, lb.node});
+    auto lend = [&](const std::vector<model::LoadBalancer>& from) {
+        for (const auto& lb : from) {
+            if (given.count({lb.network, lb.node}) || !used.take(lb.network, lb.ip)) continue;
+            given.insert({lb.network, lb.node});
+            next.load_balancers.push_back(model::LoadBalancer{lb.network, lb.node, lb.ip, {}});
+        }
+    };
+    lend(previous.load_balancers);
+    lend(remembered_load_balancers_);
+}
+
+ServiceAllocations NetworkState::prepare(model::Config& next, const model::Config& previous,
+                                         Ipam& work) const {
+    assign_identity(next, previous);
+    // Lent load balancers of nodes that are gone are dropped before IPAM sees them.
+    std::set<std::string> nodes{next.node.name};
+    for (const auto& p : next.peers)
+        nodes.insert(p.name);
+    std::erase_if(next.load_balancers,
+                  [&](const model::LoadBalancer& lb) { return !nodes.count(lb.node); });
+    reconcile(work, next);
+    ServiceAllocations out;
+    allocate_vips(work, next, out);
+    allocate_load_balancers(work, next, out);
+    return out;
+}
+
+void NetworkState::update_lb_indexes(const model::Config& running) {
+    std::set<std::pair<std::string, std::string>> live;
+    for (const auto& e : running.endpoints) {
+        if (e.service.empty()) continue;
+        const auto key = std::pair{e.service, e.network};
+        live.insert(key);
+        if (!lb_indexes_.count(key)) lb_indexes_[key] = next_lb_index_++;
+    }
+    std::erase_if(lb_indexes_, [&](const auto& entry) { return !live.count(entry.first); });
+}
+
+namespace {
+
+// "FILE:LINE:COLUMN: KIND[I]: KIND 'F' conflicts with KIND 'A' (...) VERB over the control
+// socket (WHERE): WHY".
+template <typename File, typename Kept>
+ConfigError clash(const File& file_object, const char* list, std::size_t index, const char* kind,
+                  const Kept& kept, const std::string& where, const std::string& why,
+                  const char* kept_kind = nullptr) {
+    return ConfigError(fmt::format("{}{}[{}]: {} '{}' conflicts with {} '{}' ({}) {} over the "
+                                   "control socket{}: {}",
+                                   position(file_object.origin), list, index, kind,
+                                   file_object.name, kept_kind != nullptr ? kept_kind : kind,
+                                   kept.name, describe(kept), arrival(kept), where, why));
+}
+
+// A kept object that the validator rejects once merged (its network, node or port is gone,
+// its address no longer fits...): named, with the config file, instead of by its index.
+template <typename T>
+void rethrow_for_kept(const std::string& reason, const std::vector<T>& merged,
+                      std::size_t from_file, std::size_t index, const char* kind,
+                      const std::string& where, const std::string& config_file) {
+    if (index < from_file || index >= merged.size()) return;
+    const T& kept = merged[index];
+    throw ConfigError(fmt::format("{} '{}' ({}) {} over the control socket{} cannot be kept with "
+                                  "the config file{}: {}",
+                                  kind, kept.name, describe(kept), arrival(kept), where,
+                                  config_file.empty() ? "" : " " + config_file, reason));
+}
+
+} // namespace
+
+SocketObjects NetworkState::socket_objects(const model::Config& running) const {
+    SocketObjects kept;
+    for (const auto& n : running.networks)
+        if (!file_names_.networks.count(n.name)) kept.networks.push_back(n);
+    for (const auto& p : running.peers)
+        if (!file_names_.peers.count(p.name)) kept.peers.push_back(p);
+    for (const auto& e : running.endpoints)
+        if (!file_names_.endpoints.count(e.name)) kept.endpoints.push_back(e);
+    for (const auto& sv : running.services)
+        if (!file_names_.services.count(sv.name)) kept.services.push_back(sv);
+    return kept;
+}
+
+model::Config NetworkState::merge(const model::Config& from_file, SocketObjects kept,
                                   const std::string& where) const {
     model::Config merged = from_file;
-    for (const auto& a : kept) {
+    // Kept objects are named by where they were kept, not by the request that brought them.
+    const model::Origin kept_origin{settings_.path, 0, 0};
+
+    for (auto& a : kept.networks) {
         bool adopted = false;
         for (std::size_t i = 0; i < from_file.networks.size(); ++i) {
             const model::Network& f = from_file.networks[i];
@@ -216,12 +496,136 @@ model::Config NetworkState::merge(const model::Config& from_file,
             } else {
                 continue;
             }
-            throw ConfigError(fmt::format(
-                "{}networks[{}]: network '{}' conflicts with network '{}' ({}) created over "
-                "the control socket{}: {}",
-                position(f.origin), i, f.name, a.name, describe(a), where, why));
+            throw clash(f, "networks", i, "network", a, where, why);
         }
+        a.origin = kept_origin;
         if (!adopted) merged.networks.push_back(a);
+    }
+
+    const model::Node& node = from_file.node;
+    std::unordered_map<std::string, std::size_t> peer_by_name;
+    std::unordered_map<uint32_t, std::size_t> peer_by_address;
+    for (std::size_t i = 0; i < from_file.peers.size(); ++i) {
+        peer_by_name.emplace(from_file.peers[i].name, i);
+        peer_by_address.emplace(from_file.peers[i].address.value, i);
+    }
+    for (auto& a : kept.peers) {
+        if (a.name == node.name || a.address == node.data_path_addr) {
+            throw ConfigError(fmt::format(
+                "{}node: this node '{}' (data_path_addr {}) conflicts with peer '{}' ({}) added "
+                "over the control socket{}: {}",
+                position(node.origin), node.name, format_ipv4(node.data_path_addr), a.name,
+                describe(a), where, a.name == node.name ? "same name" : "same address"));
+        }
+        std::optional<std::size_t> same_name;
+        if (auto it = peer_by_name.find(a.name); it != peer_by_name.end()) same_name = it->second;
+        if (same_name && from_file.peers[*same_name].address == a.address) continue; // adopted
+        if (same_name) {
+            const model::Peer& f = from_file.peers[*same_name];
+            throw clash(f, "peers", *same_name, "peer", a, where,
+                        fmt::format("same name, but the config file says {}", describe(f)));
+        }
+        if (auto it = peer_by_address.find(a.address.value); it != peer_by_address.end()) {
+            throw clash(from_file.peers[it->second], "peers", it->second, "peer", a, where,
+                        fmt::format("both have address {}", format_ipv4(a.address)));
+        }
+        a.origin = kept_origin;
+        merged.peers.push_back(a);
+    }
+
+    // The config file's endpoints by name, (network, IP), (network, MAC) and (node, port,
+    // MAC): linear in the number of endpoints, as the validator is.
+    std::unordered_map<std::string, std::size_t> by_name;
+    std::map<std::pair<std::string, uint32_t>, std::size_t> by_ip;
+    std::map<std::pair<std::string, std::string>, std::size_t> by_mac, by_port_mac;
+    for (std::size_t i = 0; i < from_file.endpoints.size(); ++i) {
+        const model::Endpoint& f = from_file.endpoints[i];
+        const std::string mac = model::format_mac(f.mac);
+        by_name.emplace(f.name, i);
+        by_ip.emplace(std::pair{f.network, f.ip.value}, i);
+        by_mac.emplace(std::pair{f.network, mac}, i);
+        if (!f.port.empty()) by_port_mac.emplace(std::pair{f.node + "/" + f.port, mac}, i);
+    }
+    for (auto& a : kept.endpoints) {
+        const std::string mac = model::format_mac(a.mac);
+        if (auto it = by_name.find(a.name); it != by_name.end()) {
+            const model::Endpoint& f = from_file.endpoints[it->second];
+            if (same_endpoint(f, a)) continue; // adopted: the file now describes it
+            throw clash(f, "endpoints", it->second, "endpoint", a, where,
+                        fmt::format("same name, but the config file says {}", describe(f)));
+        }
+        if (auto it = by_ip.find({a.network, a.ip.value}); it != by_ip.end()) {
+            throw clash(
+                from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a, where,
+                fmt::format("both use IP {} in network '{}'", format_ipv4(a.ip), a.network));
+        }
+        if (auto it = by_mac.find({a.network, mac}); it != by_mac.end()) {
+            throw clash(from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a,
+                        where, fmt::format("both use MAC {} in network '{}'", mac, a.network));
+        }
+        if (auto it = by_port_mac.find({a.node + "/" + a.port, mac});
+            !a.port.empty() && it != by_port_mac.end()) {
+            throw clash(from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a,
+                        where, fmt::format("both use MAC {} on port '{}'", mac, a.port));
+        }
+        a.origin = kept_origin;
+        merged.endpoints.push_back(a);
+    }
+
+    std::unordered_map<std::string, std::size_t> service_by_name;
+    for (std::size_t i = 0; i < from_file.services.size(); ++i)
+        service_by_name.emplace(from_file.services[i].name, i);
+    for (auto& a : kept.services) {
+        if (auto it = service_by_name.find(a.name); it != service_by_name.end()) {
+            const model::Service& f = from_file.services[it->second];
+            if (same_service(f, a)) continue; // adopted; its VIPs are lent back
+            throw clash(f, "services", it->second, "service", a, where,
+                        fmt::format("same name, but the config file says {}", describe(f)));
+        }
+        // A VIP of a kept service that the config file gives an endpoint.
+        for (const auto& [network, vip] : a.vips) {
+            if (auto it = by_ip.find({network, vip.value}); it != by_ip.end()) {
+                throw clash(from_file.endpoints[it->second], "endpoints", it->second, "endpoint", a,
+                            where,
+                            fmt::format("both use IP {} in network '{}' (the service's VIP)",
+                                        format_ipv4(vip), network),
+                            "service");
+            }
+        }
+        a.origin = kept_origin;
+        merged.services.push_back(a);
+    }
+
+    // What is left is what the config file's objects do not show directly: a kept object
+    // whose network, node, port or service is gone, whose address no longer fits its
+    // network, or whose published port the config file's services now use.
+    try {
+        validate_config(merged);
+    } catch (const ConfigError& e) {
+        static const std::regex at(
+            R"((networks|peers|endpoints|services)\[(\d+)\]((\.[A-Za-z0-9_-]+(\[\d+\])?)*): (.*)$)");
+        const std::string text = e.what();
+        std::smatch m;
+        if (std::regex_search(text, m, at)) {
+            const std::string list = m[1];
+            const std::size_t index = std::stoul(m[2]);
+            const std::string field = m[3].length() > 0 ? m[3].str().substr(1) + ": " : "";
+            const std::string reason = field + m[6].str();
+            const std::string& file = from_file.node.origin.file;
+            if (list == "networks")
+                rethrow_for_kept(reason, merged.networks, from_file.networks.size(), index,
+                                 "network", where, file);
+            if (list == "peers")
+                rethrow_for_kept(reason, merged.peers, from_file.peers.size(), index, "peer", where,
+                                 file);
+            if (list == "endpoints")
+                rethrow_for_kept(reason, merged.endpoints, from_file.endpoints.size(), index,
+                                 "endpoint", where, file);
+            if (list == "services")
+                rethrow_for_kept(reason, merged.services, from_file.services.size(), index,
+                                 "service", where, file);
+        }
+        throw;
     }
     return merged;
 }
@@ -230,12 +634,14 @@ model::Config NetworkState::restore(const model::Config& from_file) {
     const std::string& path = settings_.path;
     std::vector<model::Network> stored;
     std::set<std::string> stored_file_networks;
+    SocketObjects kept;
     bool exists = false;
     const std::string text = path.empty() ? std::string() : read_text(path, exists);
     if (exists) {
         auto corrupt = [&](const std::string& why) {
             return std::runtime_error(fmt::format("{}: corrupt state file: {}", path, why));
         };
+        static const std::regex at(R"(^state(:\d+:\d+)?: )");
         json state;
         try {
             state = json::parse(text);
@@ -249,6 +655,17 @@ model::Config NetworkState::restore(const model::Config& from_file) {
             if (!state.contains(key) || !state[key].is_array())
                 throw corrupt(fmt::format("{}: missing or not a list", key));
         }
+        // Written by vxmesh before it kept peers, endpoints and services: none to restore.
+        for (const char* key :
+             {"peers", "endpoints", "services", "config_file_services", "load_balancers"}) {
+            if (state.contains(key) && !state[key].is_array())
+                throw corrupt(fmt::format("{}: not a list", key));
+        }
+        std::set<std::string> stored_file_services;
+        for (const json& name : state.value("config_file_services", json::array())) {
+            if (!name.is_string()) throw corrupt("config_file_services: not a list of names");
+            stored_file_services.insert(name.get<std::string>());
+        }
         for (const json& name : state["config_file_networks"]) {
             if (!name.is_string()) throw corrupt("config_file_networks: not a list of names");
             stored_file_networks.insert(name.get<std::string>());
@@ -260,7 +677,24 @@ model::Config NetworkState::restore(const model::Config& from_file) {
             for (auto& n : stored)
                 n.origin = model::Origin{path, 0, 0};
         } catch (const ConfigError& e) {
-            static const std::regex at(R"(^state(:\d+:\d+)?: )");
+            throw corrupt(std::regex_replace(e.what(), at, ""));
+        }
+        // Peers, endpoints, services and load balancers refer to the config file's
+        // objects: their form is checked here, the rest once they are merged with it.
+        json kept_doc = {{"node", doc["node"]},
+                         {"peers", state.value("peers", json::array())},
+                         {"endpoints", state.value("endpoints", json::array())},
+                         {"services", state.value("services", json::array())},
+                         {"load_balancers", state.value("load_balancers", json::array())}};
+        try {
+            const model::Config objects = parse_config_string(kept_doc.dump(), "state");
+            kept.peers = objects.peers;
+            kept.endpoints = objects.endpoints;
+            for (const auto& sv : objects.services)
+                if (!stored_file_services.count(sv.name)) kept.services.push_back(sv);
+            remembered_services_ = objects.services;
+            remembered_load_balancers_ = objects.load_balancers;
+        } catch (const ConfigError& e) {
             throw corrupt(std::regex_replace(e.what(), at, ""));
         }
         if (!state.contains("ipam") || !state["ipam"].is_object())
@@ -269,40 +703,32 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         check.from_json(state["ipam"].dump(), path); // throws "PATH: corrupt IPAM state: ..."
     }
 
-    std::vector<model::Network> kept;
     for (const auto& n : stored)
-        if (!stored_file_networks.count(n.name)) kept.push_back(n);
-    model::Config merged = merge(from_file, kept, fmt::format(" (state file {})", path));
+        if (!stored_file_networks.count(n.name)) kept.networks.push_back(n);
+    model::Config merged = merge(from_file, std::move(kept), fmt::format(" (state file {})", path));
     remembered_ = stored;
-    assign_identity(merged, model::Config{});
-    validate_config(merged);
-
     Ipam fresh(settings_.ipam);
     try {
-        reconcile(fresh, merged);
+        prepare(merged, model::Config{}, fresh);
     } catch (const IpamError& e) {
         throw std::runtime_error(fmt::format("IPAM rejects the configuration: {}", e.what()));
     }
+    validate_config(merged);
     ipam_ = std::move(fresh);
-    file_networks_.clear();
-    for (const auto& n : from_file.networks)
-        file_networks_.insert(n.name);
+    file_names_ = ConfigFileNames::of(from_file);
+    update_lb_indexes(merged);
     if (!path.empty()) save(merged);
     return merged;
 }
 
 std::vector<std::string> NetworkState::reload(ControlPlane& plane, const model::Config& from_file) {
-    std::vector<model::Network> kept;
-    for (const auto& n : plane.config().networks)
-        if (!file_networks_.count(n.name)) kept.push_back(n);
     const std::string where =
         settings_.path.empty() ? std::string() : fmt::format(" (state file {})", settings_.path);
-    model::Config next = merge(from_file, kept, where);
-    assign_identity(next, plane.config());
-    std::set<std::string> names;
-    for (const auto& n : from_file.networks)
-        names.insert(n.name);
-    return commit_with(plane, next, ipam_, false, &names);
+    model::Config next = merge(from_file, socket_objects(plane.config()), where);
+    Ipam work = ipam_;
+    prepare(next, plane.config(), work);
+    const ConfigFileNames names = ConfigFileNames::of(from_file);
+    return commit_with(plane, next, std::move(work), false, &names);
 }
 
 std::vector<std::string> NetworkState::commit(ControlPlane& plane, const model::Config& next,
@@ -312,12 +738,13 @@ std::vector<std::string> NetworkState::commit(ControlPlane& plane, const model::
 
 std::vector<std::string> NetworkState::commit_with(ControlPlane& plane, const model::Config& next,
                                                    Ipam work, bool dry_run,
-                                                   const std::set<std::string>* file_networks) {
+                                                   const ConfigFileNames* file_names) {
     reconcile(work, next);
     if (dry_run) return {};
     plane.apply(next);
     ipam_ = std::move(work);
-    if (file_networks != nullptr) file_networks_ = *file_networks;
+    if (file_names != nullptr) file_names_ = *file_names;
+    update_lb_indexes(next);
     if (settings_.path.empty()) return {};
     try {
         save(plane.config());
@@ -334,13 +761,34 @@ std::string NetworkState::state_json(const model::Config& running) const {
     json from_file = json::array();
     for (const auto& n : running.networks) {
         networks.push_back(network_to_json(n));
-        if (file_networks_.count(n.name)) from_file.push_back(n.name);
+        if (file_names_.networks.count(n.name)) from_file.push_back(n.name);
     }
     state["config_file_networks"] = from_file;
     state["networks"] = networks;
-    // IPAM's networks in its own format. Endpoint addresses are left out: endpoints are not
-    // kept across restarts (IPAM is rebuilt from the config file's), and leaving them out
-    // keeps the file small and unchanged by endpoint churn, so that it is not rewritten.
+    // Peers and endpoints: only those that came over the socket (the config file says
+    // what its own are), with the addresses and MACs they were given.
+    const SocketObjects kept = socket_objects(running);
+    json peers = json::array(), endpoints = json::array();
+    for (const auto& p : kept.peers)
+        peers.push_back(peer_to_json(p));
+    for (const auto& e : kept.endpoints)
+        endpoints.push_back(endpoint_to_json(e));
+    state["peers"] = peers;
+    state["endpoints"] = endpoints;
+    // Every service and load balancer, as networks: the config file's services get their
+    // ids and VIPs back from here, and load balancers are IPAM's to hand out.
+    json services = json::array(), file_services = json::array(), load_balancers = json::array();
+    for (const auto& sv : running.services) {
+        services.push_back(service_to_json(sv));
+        if (file_names_.services.count(sv.name)) file_services.push_back(sv.name);
+    }
+    for (const auto& lb : running.load_balancers)
+        load_balancers.push_back(load_balancer_to_json(lb));
+    state["services"] = services;
+    state["config_file_services"] = file_services;
+    state["load_balancers"] = load_balancers;
+    // IPAM's networks in its own format. Addresses are left out: they are the endpoints'
+    // (the config file's and those above), reserved again when IPAM is rebuilt at start-up.
     json ipam = json::parse(ipam_.to_json());
     for (json& n : ipam["networks"])
         n["addresses"] = json::array();

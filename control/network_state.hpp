@@ -1,7 +1,7 @@
 // The control plane's state beside the desired configuration: IPAM (subnets, VNIs and
 // addresses, handed out as Docker swarm does), the ids and creation times of networks,
-// and the state file that keeps them, with the networks created over the control
-// socket, across restarts.
+// and the state file that keeps them, with everything added over the control socket,
+// across restarts.
 //
 // One rule keeps IPAM and the desired configuration consistent: every change of the
 // desired configuration (apply, patch, network_create, SIGHUP reload) goes through
@@ -10,23 +10,37 @@
 // configuration to the plane, and only then replaces IPAM and saves the state file. A
 // change that IPAM or the plane rejects leaves both untouched.
 //
-// Which networks come from where (docs: config/README.md, "State file"):
-//  - the config file's networks are always used as the file says; the state file only
-//    lends them their id and creation time (same name, VNI and subnet);
-//  - every other network of the desired state (created with network_create, or added by
-//    patch or apply) is kept in the state file and merged with the config file's at
-//    start-up and on SIGHUP. A config-file network with the same name, VNI and subnet
-//    takes it over; any other clash (same name, same VNI, overlapping subnets, two
-//    ingress networks) is an error naming both;
-//  - endpoints and peers are not kept: those added over the socket last until the next
-//    restart or reload, as before, and IPAM is rebuilt from the merged configuration at
-//    start-up (with its cursors at the bottom, as Docker's after a restart).
+// Which objects come from where (docs: config/README.md, "State file"). An object is the
+// config file's when the config file has one of that kind with that name; every other
+// object of the desired state came over the control socket (network_create, patch,
+// apply: vxmeshctl network create, endpoint attach, peer add...):
+//  - the config file's objects are always used as the file says; the state file only
+//    lends its networks their id and creation time (same name, VNI and subnet);
+//  - the others (networks, peers, endpoints, services) are kept in the state file, merged
+//    with the config file's at start-up and on SIGHUP (after them, in their order), and
+//    dropped from it when they are removed. So an endpoint attached without an address
+//    keeps the address and MAC that IPAM gave it across restarts, and IPAM reserves them
+//    again when it is rebuilt at start-up (with its cursors at the bottom, as Docker's
+//    after a restart);
+//  - what IPAM hands out for services is kept the same way: a vip service's VIPs, and the
+//    load-balancer address of each node on each network where it has a task. The state
+//    file holds every service and every load balancer; a config-file service that gives
+//    no VIP gets back the one the state file remembers for it (same name and network,
+//    when the address is still free), as networks get their ids back;
+//  - an object of the config file that is identical to a kept one takes it over (the
+//    file now describes it); any other clash (same name, same VNI, overlapping subnets,
+//    two ingress networks, the same peer address, the same endpoint IP or MAC...) is an
+//    error naming both, and so is a kept object that no longer fits the config file (its
+//    network, node or port gone): vxmesh does not start, a reload is rejected.
 #pragma once
 
 #include "control/ipam.hpp"
 #include "control/model.hpp"
+#include "control/network_inspect.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,9 +62,51 @@ std::string random_network_id();
 std::string rfc3339_now();
 
 // Makes `ipam` hold exactly the networks of `config` (subnet, gateway, ip_range, VNI,
-// ingress) and its endpoints' addresses (owner: the endpoint's name), keeping the cursors
-// of what stays. Throws IpamError, leaving `ipam` half-way: callers work on a copy.
+// ingress) and its addresses: endpoints' (owner: the endpoint's name), services' VIPs
+// ("NAME (VIP)") and load balancers' ("lb-NETWORK@NODE"), keeping the cursors of what
+// stays. Throws IpamError, leaving `ipam` half-way: callers work on a copy.
 void reconcile(Ipam& ipam, const model::Config& config);
+
+// What IPAM handed out for services in one change.
+struct ServiceAllocations {
+    struct Vip {
+        std::string service;
+        std::string network;
+        model::Ipv4 ip;
+    };
+    std::vector<Vip> vips;
+    std::vector<model::LoadBalancer> load_balancers;
+};
+
+// Docker's order within a network: a service's VIP first, then its tasks, then each
+// node's load-balancer endpoint. `work` must hold `config`'s allocations (reconcile()).
+//  - allocate_vips: every attached network of every vip service that has no VIP gets the
+//    network's next free address, services in order, networks in attached order;
+//  - allocate_load_balancers: config.load_balancers becomes exactly one per (network,
+//    node) where the node (this one or a peer) has a task of a service on the network:
+//    the given ones stay, the missing ones get the next free addresses (networks in
+//    order, this node first, then the peers in order), the others are dropped and freed.
+// Both throw IpamError (a network with no free address left) and report what they gave.
+void allocate_vips(Ipam& work, model::Config& config, ServiceAllocations& out);
+void allocate_load_balancers(Ipam& work, model::Config& config, ServiceAllocations& out);
+
+// The names of the config file's objects. Objects of the desired state with other names
+// came over the control socket and are kept in the state file.
+struct ConfigFileNames {
+    std::set<std::string> networks;
+    std::set<std::string> peers;
+    std::set<std::string> endpoints;
+    std::set<std::string> services;
+    static ConfigFileNames of(const model::Config& from_file);
+};
+
+// The objects of a desired state that are not the config file's.
+struct SocketObjects {
+    std::vector<model::Network> networks;
+    std::vector<model::Peer> peers;
+    std::vector<model::Endpoint> endpoints;
+    std::vector<model::Service> services;
+};
 
 class NetworkState {
 public:
@@ -61,21 +117,38 @@ public:
     std::string new_id() const { return settings_.new_id(); }
     std::string now() const { return settings_.now(); }
 
-    // Start-up: the config file's configuration merged with the state file's networks,
-    // ids assigned, IPAM built from the result and the state file written. Returns the
-    // configuration to run. Throws std::runtime_error (a corrupt state file, a clash
-    // between the two files, a state file that cannot be written).
+    // Start-up: the config file's configuration merged with the state file's objects
+    // (networks, peers, endpoints), ids assigned, IPAM built from the result and the state
+    // file written. Returns the configuration to run. Throws std::runtime_error (a corrupt
+    // state file, a clash between the two files, a state file that cannot be written).
     model::Config restore(const model::Config& from_file);
 
-    // SIGHUP: `from_file` merged with the running networks that are not the config
-    // file's, then committed. Throws as commit() does, or on a clash; returns commit()'s
+    // SIGHUP: `from_file` merged with the running objects that are not the config file's,
+    // then committed. Throws as commit() does, or on a clash; returns commit()'s
     // warnings.
     std::vector<std::string> reload(ControlPlane& plane, const model::Config& from_file);
 
     // Networks without an id or creation time get those of the network with the same
     // name, VNI and subnet in `previous` (else in the state file read at start-up), or
-    // new ones.
+    // new ones; services those of the service with the same name. Services also get back
+    // the VIPs they lack, and `next` the load balancers it lacks, from `previous` (else
+    // the state file), when those addresses are still free in `next`.
     void assign_identity(model::Config& next, const model::Config& previous) const;
+
+    // assign_identity(), then what IPAM still has to hand out for services, in `work` (a
+    // copy of ipam() that already holds `next`'s other allocations, or will): VIPs, then
+    // load balancers. Throws IpamError.
+    ServiceAllocations prepare(model::Config& next, const model::Config& previous,
+                               Ipam& work) const;
+
+    // Docker's LocalLBIndex of each (service, network) with tasks in the running state:
+    // the firewall mark libnetwork gives a service's load balancer on a network, from a
+    // counter that starts at 256 when the daemon starts and takes the next value each time
+    // a service's first task on a network appears; the mark goes with its last task
+    // (libnetwork: fwMarkCtr in service.go, taken and dropped by addServiceBinding and
+    // rmServiceBinding in service_common.go). Kept in memory only, as Docker keeps it:
+    // after a restart the marks are handed out again from 256, in endpoint order.
+    const LbIndexes& lb_indexes() const { return lb_indexes_; }
 
     // Puts `next` in place: `work` (a copy of ipam(), possibly with allocations made for
     // `next`) is reconciled with it, the plane applies it (unless dry_run), then IPAM is
@@ -90,16 +163,25 @@ public:
 
 private:
     std::vector<std::string> commit_with(ControlPlane& plane, const model::Config& next, Ipam work,
-                                         bool dry_run, const std::set<std::string>* file_networks);
-    model::Config merge(const model::Config& from_file, const std::vector<model::Network>& kept,
+                                         bool dry_run, const ConfigFileNames* file_names);
+    // `from_file` with `kept` added after its objects, checked for clashes (thrown as
+    // ConfigError naming both sides; `where` says where the kept objects come from).
+    model::Config merge(const model::Config& from_file, SocketObjects kept,
                         const std::string& where) const;
+    SocketObjects socket_objects(const model::Config& running) const;
     void save(const model::Config& running);
+    void update_lb_indexes(const model::Config& running);
 
     StateSettings settings_;
     Ipam ipam_;
-    std::set<std::string> file_networks_;    // names of the config file's networks
-    std::vector<model::Network> remembered_; // the state file's networks, read at start-up
-    std::string saved_;                      // what the state file holds now
+    ConfigFileNames file_names_; // the config file's objects
+    // What the state file held at start-up, lent to the objects that lack it.
+    std::vector<model::Network> remembered_;
+    std::vector<model::Service> remembered_services_;
+    std::vector<model::LoadBalancer> remembered_load_balancers_;
+    std::string saved_; // what the state file holds now
+    LbIndexes lb_indexes_;
+    uint32_t next_lb_index_ = 256;
 };
 
 } // namespace vxmesh::control

@@ -23,7 +23,7 @@ struct RequestError {
     std::string path;
 };
 
-const char* const kinds[] = {"network", "peer", "endpoint"};
+const char* const kinds[] = {"network", "peer", "endpoint", "service"};
 
 std::string plural(const std::string& kind) { return kind + "s"; }
 
@@ -76,14 +76,82 @@ int find_by_name(const json& list, const std::string& name) {
     return -1;
 }
 
-// Objects that still refer to a network or peer about to go (Docker refuses to remove
-// a network with attached endpoints).
-std::vector<std::string> users_of(const json& doc, const std::string& kind, const std::string& name) {
-    std::vector<std::string> users;
-    const char* field = kind == "network" ? "network" : "node";
-    for (const json& e : doc["endpoints"])
-        if (e.value(field, "") == name) users.push_back(e.value("name", "?"));
-    return users;
+std::string names(const std::vector<std::string>& list) {
+    return fmt::format("{}", fmt::join(list, ", "));
+}
+
+// The ingress network's name in a document, "" when there is none.
+std::string ingress_name(const json& doc) {
+    for (const json& n : doc["networks"])
+        if (n.value("ingress", false)) return n.value("name", "");
+    return "";
+}
+
+bool publishes_ingress(const json& service) {
+    for (const json& p : service.value("ports", json::array()))
+        if (p.is_object() && p.value("mode", "ingress") == "ingress") return true;
+    return false;
+}
+
+// Why an object cannot be removed while others still refer to it, "" when it can: Docker
+// refuses to remove a network with attached endpoints or services, or the ingress network
+// while a service publishes ports in ingress mode; a peer with endpoints behind it; and
+// (vxmesh's rule, since tasks are the orchestrator's endpoints) a service with tasks.
+std::string in_use(const json& doc, const std::string& kind, const std::string& name) {
+    std::vector<std::string> endpoints, services;
+    if (kind == "network") {
+        if (ingress_name(doc) == name) {
+            for (const json& sv : doc["services"])
+                if (publishes_ingress(sv)) services.push_back(sv.value("name", "?"));
+            if (!services.empty())
+                return fmt::format("ingress network '{}' cannot be removed while service(s) "
+                                   "publish ports in ingress mode: {}",
+                                   name, names(services));
+        }
+        for (const json& sv : doc["services"])
+            for (const json& n : sv.value("networks", json::array()))
+                if (n == name) services.push_back(sv.value("name", "?"));
+        for (const json& e : doc["endpoints"])
+            if (e.value("network", "") == name) endpoints.push_back(e.value("name", "?"));
+        std::vector<std::string> users;
+        if (!services.empty()) users.push_back("service(s): " + names(services));
+        if (!endpoints.empty()) users.push_back("endpoint(s): " + names(endpoints));
+        if (users.empty()) return "";
+        return fmt::format("network '{}' is in use by {}", name, fmt::join(users, " and "));
+    }
+    if (kind == "peer") {
+        for (const json& e : doc["endpoints"])
+            if (e.value("node", "") == name) endpoints.push_back(e.value("name", "?"));
+        if (endpoints.empty()) return "";
+        return fmt::format("peer '{}' is in use by endpoint(s): {}", name, names(endpoints));
+    }
+    if (kind == "service") {
+        for (const json& e : doc["endpoints"])
+            if (e.value("service", "") == name) endpoints.push_back(e.value("name", "?"));
+        if (endpoints.empty()) return "";
+        return fmt::format("service '{}' has task(s): {}; detach them first (they are the "
+                           "orchestrator's endpoints, vxmesh does not remove them)",
+                           name, names(endpoints));
+    }
+    return "";
+}
+
+// After an update of a service, its VIPs on networks it is no longer attached to (or all of
+// them, for dnsrr) go, and IPAM frees them.
+void prune_vips(json& service, const std::string& ingress) {
+    if (!service.contains("vips") || !service["vips"].is_object()) return;
+    if (service.value("endpoint_mode", "vip") == "dnsrr") {
+        service.erase("vips");
+        return;
+    }
+    std::set<std::string> attached;
+    for (const json& n : service.value("networks", json::array()))
+        if (n.is_string()) attached.insert(n.get<std::string>());
+    if (!ingress.empty() && publishes_ingress(service)) attached.insert(ingress);
+    json kept = json::object();
+    for (const auto& [network, vip] : service["vips"].items())
+        if (attached.count(network)) kept[network] = vip;
+    service["vips"] = kept;
 }
 
 // Loads a patched document; a loader error is reported at the operation that brought the
@@ -117,6 +185,7 @@ struct Patched {
     model::Config config;
     Ipam work;      // IPAM with the addresses allocated for the patch
     json allocated; // [{name, network, ip, mac}] of the endpoints given an address
+    ServiceAllocations services; // the VIPs given before the endpoints' addresses
 };
 
 bool lacks_ip(const json& endpoint) {
@@ -128,6 +197,7 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
         throw RequestError{"ops: must be a list of operations", "ops"};
     json doc = config_to_json(current);
     std::map<std::pair<std::string, std::string>, size_t> touched; // (kind, name) → op index
+    std::set<std::string> updated_services;
     const json& ops = params["ops"];
     for (size_t i = 0; i < ops.size(); i++) {
         const json& op = ops[i];
@@ -136,21 +206,17 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
         std::string action = op.value("op", "");
         std::string kind = op.value("kind", "");
         if (std::find(std::begin(kinds), std::end(kinds), kind) == std::end(kinds))
-            throw RequestError{fmt::format("{}.kind: must be network, peer or endpoint", at),
-                               at + ".kind"};
+            throw RequestError{
+                fmt::format("{}.kind: must be network, peer, endpoint or service", at),
+                at + ".kind"};
         json& list = doc[plural(kind)];
         if (action == "remove") {
             std::string name = op.value("name", "");
             int index = find_by_name(list, name);
             if (index < 0)
                 throw RequestError{fmt::format("{}.name: no {} '{}'", at, kind, name), at + ".name"};
-            if (kind != "endpoint") {
-                auto users = users_of(doc, kind, name);
-                if (!users.empty())
-                    throw RequestError{fmt::format("{}: {} '{}' is in use by endpoint(s): {}", at,
-                                                   kind, name, fmt::join(users, ", ")),
-                                       at};
-            }
+            if (std::string why = in_use(doc, kind, name); !why.empty())
+                throw RequestError{fmt::format("{}: {}", at, why), at};
             list.erase(static_cast<size_t>(index));
             touched.erase({kind, name});
             continue;
@@ -176,27 +242,55 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
             list[static_cast<size_t>(index)].update(object); // fields given replace, others stay
             if (kind == "endpoint" && !object.contains("mac") && object.contains("ip"))
                 list[static_cast<size_t>(index)].erase("mac"); // recompute Docker's default
+            if (kind == "service") updated_services.insert(name);
         }
         touched[{kind, name}] = i;
     }
 
-    // Endpoints without an address get the next one of their network from IPAM, serially
-    // in the order they were added, once the rest of the patch is known to be valid.
+    const std::string ingress = ingress_name(doc);
+    for (json& service : doc["services"])
+        if (updated_services.count(service.value("name", ""))) prune_vips(service, ingress);
+    // Load balancers are IPAM's, not the client's: those whose node has no task left on
+    // their network go (with the node or network, if the patch removes them too).
+    std::set<std::pair<std::string, std::string>> tasks_at;
+    for (const json& e : doc["endpoints"])
+        if (e.is_object() && e.contains("service"))
+            tasks_at.insert({e.value("network", ""), e.value("node", "")});
+    json load_balancers = json::array();
+    for (const json& lb : doc["load_balancers"])
+        if (tasks_at.count({lb.value("network", ""), lb.value("node", "")}))
+            load_balancers.push_back(lb);
+    doc["load_balancers"] = load_balancers;
+
+    // Docker's order: a service's VIPs first, then the endpoints without an address get the
+    // next ones of their network from IPAM, serially in the order they were added, once
+    // the rest of the patch is known to be valid (the nodes' load balancers come last, in
+    // update()).
     Ipam work = ipam;
     json allocated = json::array();
+    ServiceAllocations services;
     std::vector<size_t> pending;
     json& endpoints = doc["endpoints"];
     for (size_t i = 0; i < endpoints.size(); i++)
         if (lacks_ip(endpoints[i])) pending.push_back(i);
-    if (!pending.empty()) {
+    bool services_touched = false;
+    for (const auto& [key, index] : touched)
+        services_touched = services_touched || key.first == "service";
+    if (!pending.empty() || services_touched) {
         json rest = doc;
         for (auto it = pending.rbegin(); it != pending.rend(); ++it)
             rest["endpoints"].erase(*it);
-        const model::Config without = load_patched(rest, touched);
+        model::Config without = load_patched(rest, touched);
         try {
             reconcile(work, without);
+            allocate_vips(work, without, services);
         } catch (const IpamError& e) {
             throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
+        }
+        for (const auto& v : services.vips) {
+            json& service =
+                doc["services"][static_cast<size_t>(find_by_name(doc["services"], v.service))];
+            service["vips"][v.network] = model::format_ipv4(v.ip);
         }
         for (size_t index : pending) {
             json& e = endpoints[index];
@@ -224,11 +318,11 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
     for (json& a : allocated)
         for (const auto& e : next.endpoints)
             if (e.name == a["name"]) a["mac"] = model::format_mac(e.mac);
-    return {std::move(next), std::move(work), std::move(allocated)};
+    return {std::move(next), std::move(work), std::move(allocated), std::move(services)};
 }
 
-json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam work,
-           bool dry_run);
+json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam work, bool dry_run,
+            ServiceAllocations given = {});
 
 // ---------------------------------------------------------------------------------------
 // network_create: docker network create --driver overlay, with IPAM.
@@ -468,9 +562,16 @@ json reply_error(const json& id, const std::string& message, const std::string& 
     return r;
 }
 
-json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam work,
-           bool dry_run) {
-    state.assign_identity(next, plane.config());
+json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam work, bool dry_run,
+            ServiceAllocations given) {
+    try {
+        ServiceAllocations more = state.prepare(next, plane.config(), work);
+        given.vips.insert(given.vips.end(), more.vips.begin(), more.vips.end());
+        given.load_balancers.insert(given.load_balancers.end(), more.load_balancers.begin(),
+                                    more.load_balancers.end());
+    } catch (const IpamError& e) {
+        throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
+    }
     json changes = config_diff(plane.config(), next);
     std::vector<std::string> warnings;
     try {
@@ -479,6 +580,23 @@ json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam w
         throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
     }
     json result = {{"generation", plane.generation()}, {"dry_run", dry_run}, {"changes", changes}};
+    if (!given.vips.empty()) {
+        json vips = json::array();
+        for (const auto& v : given.vips)
+            vips.push_back(
+                {{"service", v.service}, {"network", v.network}, {"ip", model::format_ipv4(v.ip)}});
+        result["allocated_vips"] = vips;
+    }
+    if (!given.load_balancers.empty()) {
+        json lbs = json::array();
+        for (const auto& lb : given.load_balancers) {
+            lbs.push_back({{"network", lb.network},
+                           {"node", lb.node},
+                           {"ip", model::format_ipv4(lb.ip)},
+                           {"mac", model::format_mac(model::default_mac(lb.ip))}});
+        }
+        result["allocated_load_balancers"] = lbs;
+    }
     if (!warnings.empty()) result["warnings"] = warnings;
     return result;
 }
@@ -493,6 +611,18 @@ json config_diff(const model::Config& from, const model::Config& to) {
     diff_list(out, "network", from.networks, to.networks, network_to_json);
     diff_list(out, "peer", from.peers, to.peers, peer_to_json);
     diff_list(out, "endpoint", from.endpoints, to.endpoints, endpoint_to_json);
+    diff_list(out, "service", from.services, to.services, service_to_json);
+    // Load balancers have no name of their own: "lb-NETWORK@NODE".
+    struct Named {
+        std::string name;
+        json value;
+    };
+    std::vector<Named> before, after;
+    for (const auto& lb : from.load_balancers)
+        before.push_back({load_balancer_name(lb), load_balancer_to_json(lb)});
+    for (const auto& lb : to.load_balancers)
+        after.push_back({load_balancer_name(lb), load_balancer_to_json(lb)});
+    diff_list(out, "load_balancer", before, after, [](const Named& n) { return n.value; });
     return out;
 }
 
@@ -517,9 +647,14 @@ json handle_request(ControlPlane& plane, NetworkState& state, const std::string&
         bool dry_run = bool_param(params, "dry_run");
         if (op == "version")
             return reply_ok(id, {{"version", VXMESH_VERSION}, {"commit", VXMESH_COMMIT}});
-        if (op == "get")
+        if (op == "get") {
+            json lb_index = json::object();
+            for (const auto& [key, index] : state.lb_indexes())
+                lb_index[key.first][key.second] = index;
             return reply_ok(id, {{"generation", plane.generation()},
-                                 {"desired", config_to_json(plane.config())}});
+                                 {"desired", config_to_json(plane.config())},
+                                 {"lb_index", lb_index}});
+        }
         if (op == "stats") return reply_ok(id, plane.stats());
         if (op == "capture_start") return reply_ok(id, plane.capture_start(params));
         if (op == "capture_status") return reply_ok(id, plane.capture_status());
@@ -531,7 +666,8 @@ json handle_request(ControlPlane& plane, NetworkState& state, const std::string&
         }
         if (op == "patch") {
             Patched p = apply_patch(plane.config(), state.ipam(), params);
-            json result = update(plane, state, std::move(p.config), std::move(p.work), dry_run);
+            json result = update(plane, state, std::move(p.config), std::move(p.work), dry_run,
+                                 std::move(p.services));
             if (!p.allocated.empty()) result["allocated"] = p.allocated;
             return reply_ok(id, result);
         }

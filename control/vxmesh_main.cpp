@@ -90,7 +90,7 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "neighbours", po::value(&o.neighbours)->default_value(65536),
         "capacity of the underlay neighbour table")(
         "state", po::value(&o.state),
-        "state file: IPAM allocations and the networks created over the socket (default "
+        "state file: IPAM allocations and what was added over the socket (default "
         "/var/lib/vxmesh/NODE.state.json; \"none\" keeps nothing across restarts)")(
         "default-addr-pool", po::value(&o.address_pools),
         "address pool for network subnets, repeatable (default 10.0.0.0/8)")(

@@ -6,6 +6,7 @@
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
@@ -14,7 +15,9 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -50,11 +53,24 @@ Commands:
   network ls                       networks
   network inspect [-v] NAME|ID...  networks, as docker network inspect prints them
   network rm NAME|ID...            remove networks (refused while endpoints use them)
-  peer ls | peer add NAME ADDRESS | peer rm NAME
+  node ls                          this node (marked *) and its peers, with their
+                                   data-path (VTEP) addresses, as docker node ls
+  node add NAME --addr IP          add a peer node (its VTEP address)
+  node rm NAME...                  remove peer nodes (refused while endpoints use them)
+  peer ls | peer add NAME ADDRESS | peer rm NAME    the same as node add and rm
   endpoint ls
   endpoint attach NAME --network NET --node NODE [--ip IP] [--port PORT] [--mac MAC]
-                                   without --ip: the network's next free address
+                  [--service SERVICE]
+                                   without --ip: the network's next free address;
+                                   with --service the endpoint is a task of SERVICE
   endpoint detach NAME
+  service create NAME [--network NET]... [--endpoint-mode vip|dnsrr]
+          [--publish published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]]...
+                                   a service (control plane only: VIPs from IPAM, no
+                                   load balancing yet); --publish P:T[/udp] also works
+  service ls                       services, as docker service ls
+  service inspect NAME|ID...       services, as docker service inspect prints them
+  service rm NAME|ID...            remove services (refused while they have tasks)
 )";
 
 class Client {
@@ -148,6 +164,47 @@ const vxmesh::model::Network& named_network(const vxmesh::model::Config& config,
     const auto* n = vxmesh::control::find_network(config, name);
     if (n == nullptr) throw std::runtime_error(fmt::format("Error: No such network: {}", name));
     return *n;
+}
+
+const vxmesh::model::Service& named_service(const vxmesh::model::Config& config, const std::string& name) {
+    const auto* s = vxmesh::control::find_service(config, name);
+    if (s == nullptr) throw std::runtime_error(fmt::format("Error: no such service: {}", name));
+    return *s;
+}
+
+// docker service create --publish: published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]
+// or the short P:T[/PROTOCOL]. Values are sent as given; vxmesh checks them.
+json publish_spec(const std::string& text) {
+    auto fail = [&] {
+        return Usage(fmt::format("--publish '{}': expected published=P,target=T[,protocol=tcp|udp]"
+                                 "[,mode=ingress|host] or P:T[/tcp|udp]", text));
+    };
+    auto number = [&](const std::string& digits) {
+        if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+            throw fail();
+        return std::stoi(digits);
+    };
+    json port = json::object();
+    if (text.find('=') == std::string::npos) {
+        const auto colon = text.find(':');
+        const auto slash = text.find('/');
+        if (colon == std::string::npos) throw fail();
+        port["published"] = number(text.substr(0, colon));
+        port["target"] = number(text.substr(colon + 1, slash == std::string::npos ? std::string::npos : slash - colon - 1));
+        if (slash != std::string::npos) port["protocol"] = text.substr(slash + 1);
+        return port;
+    }
+    std::stringstream fields(text);
+    for (std::string field; std::getline(fields, field, ',');) {
+        const auto eq = field.find('=');
+        if (eq == std::string::npos) throw fail();
+        const std::string key = field.substr(0, eq), value = field.substr(eq + 1);
+        if (key == "published" || key == "target") port[key] = number(value);
+        else if (key == "protocol" || key == "mode") port[key] = value;
+        else throw fail();
+    }
+    if (!port.contains("published") || !port.contains("target")) throw fail();
+    return port;
 }
 
 int run(const std::string& socket_path, const std::string& format, std::vector<std::string> args) {
@@ -247,7 +304,8 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
     if (args.empty()) throw Usage(verb + ": missing subcommand");
     std::string sub = args[0];
     args.erase(args.begin());
-    json desired = client.call("get")["desired"];
+    const json got = client.call("get");
+    const json& desired = got["desired"];
 
     auto patch = [&](json ops) {
         json result = client.call("patch", {{"ops", ops}});
@@ -277,9 +335,15 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
             po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
             po::notify(vm);
             const auto config = desired_config(desired);
+            vxmesh::control::LbIndexes lb_indexes;
+            const json lb_index = got.value("lb_index", json::object());
+            for (const auto& [service, networks] : lb_index.items())
+                for (const auto& [network, index] : networks.items())
+                    lb_indexes[{service, network}] = index.get<uint32_t>();
             nlohmann::ordered_json out = nlohmann::ordered_json::array();
             for (const auto& name : names)
-                out.push_back(vxmesh::control::network_inspect(config, named_network(config, name), verbose));
+                out.push_back(vxmesh::control::network_inspect(config, named_network(config, name), verbose,
+                                                               lb_indexes));
             fmt::print("{}\n", out.dump(4));
             return 0;
         }
@@ -319,6 +383,48 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
         }
         throw Usage("network: unknown subcommand " + sub);
     }
+    if (verb == "node") {
+        const json& node = desired["node"];
+        const std::string self = node["name"];
+        if (sub == "ls") {
+            // Endpoints per node: what lives behind each VTEP.
+            std::map<std::string, size_t> endpoints;
+            for (const json& e : desired["endpoints"]) endpoints[e["node"].get<std::string>()]++;
+            std::string address = node["data_path_addr"];
+            json nodes = json::array();
+            nodes.push_back({{"name", self}, {"self", true}, {"address", address.substr(0, address.find('/'))},
+                             {"endpoints", endpoints[self]}});
+            for (const json& p : desired["peers"])
+                nodes.push_back({{"name", p["name"]}, {"self", false}, {"address", p["address"]},
+                                 {"endpoints", endpoints[p["name"].get<std::string>()]}});
+            if (as_json) { fmt::print("{}\n", nodes.dump(2)); return 0; }
+            // docker node ls marks its own node with " *" after the ID; vxmesh nodes have no
+            // id, so the mark follows the name.
+            fmt::print("{:<26} {:<18} {}\n", "HOSTNAME", "DATA PATH ADDRESS", "ENDPOINTS");
+            for (const json& n : nodes)
+                fmt::print("{:<26} {:<18} {}\n",
+                           n["name"].get<std::string>() + (n["self"].get<bool>() ? " *" : ""),
+                           n["address"].get<std::string>(), n["endpoints"].get<size_t>());
+            return 0;
+        }
+        if (sub == "add") {
+            po::options_description desc;
+            std::string name, addr;
+            desc.add_options()("name", po::value(&name)->required())("addr", po::value(&addr)->required());
+            parse_verb(args, desc, {"name"});
+            return patch(json::array({{{"op", "add"}, {"kind", "peer"}, {"object", {{"name", name}, {"address", addr}}}}}));
+        }
+        if (sub == "rm" && !args.empty()) {
+            json ops = json::array();
+            for (const auto& name : args) {
+                if (name == self)
+                    throw std::runtime_error(fmt::format("{} is this node; only peers can be removed", name));
+                ops.push_back({{"op", "remove"}, {"kind", "peer"}, {"name", name}});
+            }
+            return patch(ops);
+        }
+        throw Usage("node: expected ls, add NAME --addr IP or rm NAME...");
+    }
     if (verb == "peer") {
         if (sub == "ls") {
             if (as_json) { fmt::print("{}\n", desired["peers"].dump(2)); return 0; }
@@ -336,24 +442,27 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
     if (verb == "endpoint") {
         if (sub == "ls") {
             if (as_json) { fmt::print("{}\n", desired["endpoints"].dump(2)); return 0; }
-            fmt::print("{:<24} {:<16} {:<16} {:<18} {:<16} {}\n", "NAME", "NETWORK", "IP", "MAC", "NODE", "PORT");
+            fmt::print("{:<24} {:<16} {:<16} {:<18} {:<16} {:<8} {}\n", "NAME", "NETWORK", "IP", "MAC", "NODE", "PORT",
+                       "SERVICE");
             for (const json& e : desired["endpoints"])
-                fmt::print("{:<24} {:<16} {:<16} {:<18} {:<16} {}\n", e["name"].get<std::string>(),
+                fmt::print("{:<24} {:<16} {:<16} {:<18} {:<16} {:<8} {}\n", e["name"].get<std::string>(),
                            e["network"].get<std::string>(), e["ip"].get<std::string>(),
-                           e["mac"].get<std::string>(), e["node"].get<std::string>(), e.value("port", "-"));
+                           e["mac"].get<std::string>(), e["node"].get<std::string>(), e.value("port", "-"),
+                           e.value("service", "-"));
             return 0;
         }
         if (sub == "attach") {
             po::options_description desc;
-            std::string name, network, ip, node, port, mac;
+            std::string name, network, ip, node, port, mac, service;
             desc.add_options()("name", po::value(&name)->required())("network", po::value(&network)->required())(
                 "ip", po::value(&ip))("node", po::value(&node)->required())(
-                "port", po::value(&port))("mac", po::value(&mac));
+                "port", po::value(&port))("mac", po::value(&mac))("service", po::value(&service));
             parse_verb(args, desc, {"name"});
             json object = {{"name", name}, {"network", network}, {"node", node}};
             if (!ip.empty()) object["ip"] = ip; // else IPAM's next address
             if (!port.empty()) object["port"] = port;
             if (!mac.empty()) object["mac"] = mac;
+            if (!service.empty()) object["service"] = service;
             json result = client.call("patch", {{"ops", json::array({{{"op", "add"}, {"kind", "endpoint"}, {"object", object}}})}});
             if (as_json) { fmt::print("{}\n", result.dump(2)); return 0; }
             print_changes(result);
@@ -366,6 +475,69 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
         if (sub == "detach" && args.size() == 1)
             return patch(json::array({{{"op", "remove"}, {"kind", "endpoint"}, {"name", args[0]}}}));
         throw Usage("endpoint: expected ls, attach or detach NAME");
+    }
+    if (verb == "service") {
+        if (sub == "create") {
+            po::options_description desc;
+            std::string name, mode = "vip";
+            std::vector<std::string> networks, publish;
+            desc.add_options()("name", po::value(&name)->required())("network", po::value(&networks))(
+                "publish,p", po::value(&publish))("endpoint-mode", po::value(&mode));
+            parse_verb(args, desc, {"name"});
+            json ports = json::array();
+            for (const auto& text : publish) ports.push_back(publish_spec(text));
+            json object = {{"name", name}, {"endpoint_mode", mode}, {"networks", networks}, {"ports", ports}};
+            json result = client.call("patch", {{"ops", json::array({{{"op", "add"}, {"kind", "service"}, {"object", object}}})}});
+            print_warnings(result);
+            if (as_json) { fmt::print("{}\n", result.dump(2)); return 0; }
+            // docker service create prints the new service's id.
+            const json now = client.call("get");
+            for (const json& sv : now["desired"]["services"])
+                if (sv["name"] == name) fmt::print("{}\n", sv.value("id", ""));
+            return 0;
+        }
+        if (sub == "ls") {
+            if (as_json) { fmt::print("{}\n", desired["services"].dump(2)); return 0; }
+            std::map<std::string, size_t> tasks;
+            for (const json& e : desired["endpoints"])
+                if (e.contains("service")) tasks[e["service"].get<std::string>()]++;
+            fmt::print("{:<14} {:<24} {:<14} {:<6} {}\n", "ID", "NAME", "ENDPOINT MODE", "TASKS", "PORTS");
+            for (const json& sv : desired["services"]) {
+                // As docker service ls: the ingress ports only, *:PUBLISHED->TARGET/PROTOCOL.
+                std::vector<std::string> ports;
+                for (const json& p : sv["ports"])
+                    if (p["mode"] == "ingress")
+                        ports.push_back(fmt::format("*:{}->{}/{}", p["published"].get<int>(), p["target"].get<int>(),
+                                                    p["protocol"].get<std::string>()));
+                const std::string name = sv["name"];
+                fmt::print("{:<14} {:<24} {:<14} {:<6} {}\n", sv.value("id", "").substr(0, 12), name,
+                           sv["endpoint_mode"].get<std::string>(), tasks[name], fmt::join(ports, ","));
+            }
+            return 0;
+        }
+        if (sub == "inspect" && !args.empty()) {
+            const auto config = desired_config(desired);
+            nlohmann::ordered_json out = nlohmann::ordered_json::array();
+            for (const auto& name : args)
+                out.push_back(vxmesh::control::service_inspect(config, named_service(config, name)));
+            fmt::print("{}\n", out.dump(4));
+            return 0;
+        }
+        if (sub == "rm" && !args.empty()) {
+            const auto config = desired_config(desired);
+            json ops = json::array();
+            std::vector<std::string> names;
+            for (const auto& name : args) {
+                names.push_back(named_service(config, name).name);
+                ops.push_back({{"op", "remove"}, {"kind", "service"}, {"name", names.back()}});
+            }
+            json result = client.call("patch", {{"ops", ops}});
+            print_warnings(result);
+            if (as_json) { fmt::print("{}\n", result.dump(2)); return 0; }
+            for (const auto& name : names) fmt::print("{}\n", name); // as docker service rm
+            return 0;
+        }
+        throw Usage("service: expected create, ls, inspect NAME... or rm NAME...");
     }
     throw Usage("unknown command " + verb);
 }

@@ -10,7 +10,8 @@
 #      leave the generation and the desired state as they were, and do not disturb a
 #      UDP stream running meanwhile;
 #   3. vxmeshctl end to end: version, get, apply/diff, network ls/inspect/rm,
-#      peer add/rm, endpoint attach/detach, stats (table, --format json, --prometheus);
+#      peer add/rm, node ls/add/rm, endpoint attach/detach, stats (table, --format json,
+#      --prometheus);
 #   4. SIGHUP reloads the --config file (polling get for the new generation), and a
 #      broken file is rejected without changing the generation or stopping traffic;
 #   5. the socket is 0600, another uid cannot use it (file mode, and the SO_PEERCRED
@@ -535,9 +536,34 @@ ls_out=$(ctl peer ls 2>&1)
 if [ "$rc" = 0 ] && ! grep -q extra1 <<<"$ls_out" && grep -Eq '^node2 +10\.99\.0\.2$' <<<"$ls_out"; then pass "vxmeshctl peer rm extra1: gone from peer ls"
 else fail "vxmeshctl peer rm" "exit $rc: $out; peer ls: $(tr '\n' '|' <<<"$ls_out")"; fi
 
+# node: docker node ls's view of the same peers.
+out=$(ctl node ls 2>&1); rc=$?
+if [ "$rc" = 0 ] && [ "$(sed -n 1p <<<"$out" | tr -s ' ')" = "HOSTNAME DATA PATH ADDRESS ENDPOINTS" ] &&
+    [ "$(sed -n 2p <<<"$out" | tr -s ' ')" = "node1 * 10.99.0.1 2" ] && [ "$(sed -n 3p <<<"$out" | tr -s ' ')" = "node2 10.99.0.2 2" ] &&
+    [ "$(wc -l <<<"$out")" = 3 ]; then pass "vxmeshctl node ls: node1 * (self) first, then node2, with their data-path addresses"
+else fail "vxmeshctl node ls" "exit $rc: $(tr '\n' '|' <<<"$out")"; fi
+out=$(ctl --format json node ls 2>&1)
+[ "$(jf 'd == [{"name": "node1", "self": True, "address": "10.99.0.1", "endpoints": 2}, {"name": "node2", "self": False, "address": "10.99.0.2", "endpoints": 2}]' <<<"$out" 2>/dev/null)" = True ] &&
+    pass "vxmeshctl --format json node ls" || fail "vxmeshctl --format json node ls" "$(tr '\n' ' ' <<<"$out")"
+G=$(gen_of "$SOCK1")
+out=$(ctl node add extra3 --addr 10.99.0.78 2>&1); rc=$?
+if [ "$rc" = 0 ] && grep -Eq '^extra3 +10\.99\.0\.78 +0$' <<<"$(ctl node ls)" && grep -Eq '^extra3 +10\.99\.0\.78$' <<<"$(ctl peer ls)" &&
+    [ "$(gen_of "$SOCK1")" = $((G + 1)) ]; then pass "vxmeshctl node add extra3 --addr 10.99.0.78: in node ls and peer ls, generation $((G + 1))"
+else fail "vxmeshctl node add" "exit $rc: $out"; fi
+out=$(ctl node add extra4 2>&1); rc=$?
+[ "$rc" != 0 ] && [[ $out == *addr* ]] && pass "vxmeshctl node add without --addr fails: '$out'" || fail "vxmeshctl node add without --addr" "exit $rc: $out"
+out=$(ctl node rm extra3 2>&1); rc=$?
+[ "$rc" = 0 ] && ! grep -q extra3 <<<"$(ctl node ls)" && pass "vxmeshctl node rm extra3: gone" || fail "vxmeshctl node rm extra3" "exit $rc: $out"
+G=$(gen_of "$SOCK1")
+out=$(ctl node rm node1 2>&1); rc=$?
+[ "$rc" != 0 ] && [[ $out == *"node1 is this node"* ]] && [ "$(gen_of "$SOCK1")" = "$G" ] && pass "vxmeshctl node rm node1 (this node) fails: '$out'" || fail "vxmeshctl node rm node1" "exit $rc: $out"
+out=$(ctl node rm node2 2>&1); rc=$?
+[ "$rc" != 0 ] && [[ $out == *"peer 'node2' is in use by endpoint(s): n2c1, n2c2"* ]] && [ "$(gen_of "$SOCK1")" = "$G" ] && [ "$(has_obj "$SOCK1" peer node2)" = True ] &&
+    pass "vxmeshctl node rm node2 (endpoints behind it) fails naming them: '$out'" || fail "vxmeshctl node rm node2 must fail naming the endpoints" "exit $rc: $out"
+
 out=$(ctl endpoint attach web1 --network blue --ip 10.0.1.77 --node node2 2>&1); rc=$?
 ls_out=$(ctl endpoint ls 2>&1)
-if [ "$rc" = 0 ] && grep -Eq '^web1 +blue +10\.0\.1\.77 +02:42:0a:00:01:4d +node2 +-$' <<<"$ls_out"; then pass "vxmeshctl endpoint attach web1: in endpoint ls with Docker's MAC"
+if [ "$rc" = 0 ] && grep -Eq '^web1 +blue +10\.0\.1\.77 +02:42:0a:00:01:4d +node2 +- +-$' <<<"$ls_out"; then pass "vxmeshctl endpoint attach web1: in endpoint ls with Docker's MAC"
 else fail "vxmeshctl endpoint attach" "exit $rc: $out; endpoint ls: $(tr '\n' '|' <<<"$ls_out")"; fi
 out=$(ctl --format json endpoint ls 2>&1)
 [ "$(jf '[e["mac"] for e in d if e["name"] == "web1"] == ["02:42:0a:00:01:4d"]' <<<"$out" 2>/dev/null)" = True ] && pass "vxmeshctl --format json endpoint ls parses and shows web1" || fail "vxmeshctl --format json endpoint ls" "$(head -c 300 <<<"$out")"

@@ -688,6 +688,173 @@ TEST_CASE("network metadata errors", "[config]") {
     }
 }
 
+// kBase with an ingress network (4 lines before "peers:", so kBase ends at line 40), a
+// task of web, two services and a load balancer.
+std::string services_base() {
+    return with(kBase, "peers:\n",
+                "  - name: ingress\n    vni: 4096\n    subnet: 10.255.0.0/16\n    ingress: true\n"
+                "peers:\n") +
+           R"(  - name: web.1
+    network: blue
+    ip: 10.0.1.10
+    node: node2
+    service: web
+services:
+  - name: web
+    networks: [blue]
+    ports:
+      - {published: 8080, target: 80}
+      - {protocol: udp, published: 53, target: 53, mode: host}
+    vips: {blue: 10.0.1.5, ingress: 10.255.0.5}
+  - name: db
+    endpoint_mode: dnsrr
+    networks: [red]
+load_balancers:
+  - {network: blue, node: node2, ip: 10.0.1.6}
+)";
+}
+
+TEST_CASE("services, tasks and load balancers load with their defaults", "[config][services]") {
+    const model::Config c = load_config_string(services_base(), "t.yaml");
+    REQUIRE(c.services.size() == 2);
+    const model::Service& web = c.services[0];
+    CHECK(web.name == "web");
+    CHECK(web.id.empty());
+    CHECK(web.endpoint_mode == model::EndpointMode::Vip);
+    CHECK(web.networks == std::vector<std::string>{"blue"});
+    REQUIRE(web.ports.size() == 2);
+    CHECK(web.ports[0] ==
+          model::PublishedPort{model::Protocol::Tcp, 80, 8080, model::PublishMode::Ingress});
+    CHECK(web.ports[1] ==
+          model::PublishedPort{model::Protocol::Udp, 53, 53, model::PublishMode::Host});
+    CHECK(web.vips == std::map<std::string, model::Ipv4>{{"blue", ip(10, 0, 1, 5)},
+                                                         {"ingress", ip(10, 255, 0, 5)}});
+    // Publishing in ingress mode attaches the service to the ingress network.
+    CHECK(model::attached_networks(c, web) == std::vector<std::string>{"blue", "ingress"});
+    const model::Service& db = c.services[1];
+    CHECK(db.endpoint_mode == model::EndpointMode::Dnsrr);
+    CHECK(db.vips.empty());
+    CHECK(model::attached_networks(c, db) == std::vector<std::string>{"red"});
+    CHECK(c.endpoints[3].service == "web");
+    CHECK(c.endpoints[3].mac == mac(0x02, 0x42, 10, 0, 1, 10)); // a task's MAC: Docker's
+    CHECK(c.endpoints[0].service.empty());
+    REQUIRE(c.load_balancers.size() == 1);
+    CHECK(c.load_balancers[0].node == "node2");
+    CHECK(c.load_balancers[0].ip == ip(10, 0, 1, 6));
+
+    // And back from JSON, in the same schema.
+    const nlohmann::json j = vxmesh::control::config_to_json(c);
+    CHECK(j["services"][0] == nlohmann::json::parse(R"({"name": "web", "endpoint_mode": "vip",
+        "networks": ["blue"], "ports": [
+          {"protocol": "tcp", "target": 80, "published": 8080, "mode": "ingress"},
+          {"protocol": "udp", "target": 53, "published": 53, "mode": "host"}],
+        "vips": {"blue": "10.0.1.5", "ingress": "10.255.0.5"}})"));
+    CHECK(j["endpoints"][3]["service"] == "web");
+    CHECK(j["endpoints"][0].count("service") == 0);
+    CHECK(j["load_balancers"] ==
+          nlohmann::json::parse(R"([{"network": "blue", "node": "node2", "ip": "10.0.1.6"}])"));
+    const model::Config back = load_config_string(j.dump(), "json");
+    CHECK(vxmesh::control::config_to_json(back) == j);
+}
+
+TEST_CASE("service, task and load balancer errors", "[config][services]") {
+    const std::string base = services_base();
+    const std::string api = "  - name: api\n    networks: [blue]\n    ports: [PORT]\n";
+    auto with_api = [&](const std::string& port) {
+        return with(base, "load_balancers:\n", with(api, "PORT", port) + "load_balancers:\n");
+    };
+    SECTION("networks") {
+        CHECK(error_of(with(base, "networks: [blue]", "networks: [blue, green]")) ==
+              "t.yaml:48:22: services[0].networks[1]: unknown network 'green'");
+        CHECK(error_of(with(base, "networks: [blue]", "networks: [blue, ingress]")) ==
+              "t.yaml:48:22: services[0].networks[1]: 'ingress' is the ingress network: a service "
+              "is attached to it by publishing a port in ingress mode, not by name");
+        CHECK(error_of(with(base, "networks: [blue]", "networks: [blue, blue]")) ==
+              "t.yaml:48:22: services[0].networks[1]: 'blue' duplicates networks[0]");
+    }
+    SECTION("values") {
+        CHECK(error_of(with(base, "endpoint_mode: dnsrr", "endpoint_mode: round-robin")) ==
+              "t.yaml:54:20: services[1].endpoint_mode: expected vip or dnsrr, got 'round-robin'");
+        CHECK(error_of(with(base, "protocol: udp", "protocol: sctp")) ==
+              "t.yaml:51:20: services[0].ports[1].protocol: expected tcp or udp, got 'sctp'");
+        CHECK(error_of(with(base, "mode: host", "mode: global")) ==
+              "t.yaml:51:58: services[0].ports[1].mode: expected ingress or host, got 'global'");
+        CHECK(error_of(with(base, "target: 80}", "target: 0}")) ==
+              "t.yaml:50:35: services[0].ports[0].target: 0 is out of range 1..65535");
+        CHECK(error_of(with(base, "{published: 8080, target: 80}", "{target: 80}")) ==
+              "t.yaml:50:9: services[0].ports[0]: missing required field 'published'");
+        CHECK(error_of(with(base, "  - name: db\n", "  - name: web\n")) ==
+              "t.yaml:53:11: services[1].name: 'web' duplicates services[0].name");
+        CHECK(error_of(with(base, "  - name: db\n", "  - name: db\n    id: ABC\n")) ==
+              "t.yaml:54:9: services[1].id: 'ABC' is not a service id (25 characters of 0-9 a-z)");
+    }
+    SECTION("published ports, as swarmkit checks them") {
+        CHECK(error_of(with(base, "{protocol: udp, published: 53, target: 53, mode: host}",
+                            "{published: 8080, target: 81, mode: host}")) ==
+              "t.yaml:51:21: services[0].ports[1].published: port 8080/tcp duplicates ports[0] (a "
+              "port is published once per protocol)");
+        CHECK(error_of(with_api("{published: 8080, target: 8000}")) ==
+              "t.yaml:58:25: services[2].ports[0].published: port 8080/tcp is already in use by "
+              "services[0] 'web' as an ingress port");
+        CHECK(error_of(with_api("{published: 8080, target: 8000, mode: host}")) ==
+              "t.yaml:58:25: services[2].ports[0].published: port 8080/tcp is already in use by "
+              "services[0] 'web' as an ingress port");
+        CHECK(error_of(with_api("{protocol: udp, published: 53, target: 53}")) ==
+              "t.yaml:58:40: services[2].ports[0].published: port 53/udp is already in use by "
+              "services[0] 'web' as a host-published port");
+        // Host mode may repeat across services; another protocol is another port.
+        CHECK(error_of(with_api("{protocol: udp, published: 53, target: 53, mode: host}")).empty());
+        CHECK(error_of(with_api("{protocol: udp, published: 8080, target: 80}")).empty());
+    }
+    SECTION("ingress mode") {
+        CHECK(
+            error_of(with(base, "    networks: [red]\n",
+                          "    networks: [red]\n    ports: [{published: 9000, target: 9000}]\n")) ==
+            "t.yaml:53:5: services[1].ports[0].mode: port 9000/tcp is published in ingress "
+            "mode, which endpoint_mode dnsrr cannot use (the routing mesh balances over a VIP); "
+            "publish it in host mode");
+        CHECK(error_of(with(base, "    ingress: true\n", "")) ==
+              "t.yaml:46:5: services[0].ports[0].mode: port 8080/tcp is published in ingress "
+              "mode, but there is no ingress network (create one with network create --ingress)");
+    }
+    SECTION("VIPs") {
+        CHECK(error_of(with(base, "    networks: [red]\n",
+                            "    networks: [red]\n    vips: {red: 10.0.2.5}\n")) ==
+              "t.yaml:56:11: services[1].vips: a dnsrr service has no VIPs");
+        CHECK(error_of(with(base, "vips: {blue", "vips: {red: 10.0.2.5, blue")) ==
+              "t.yaml:52:17: services[0].vips.red: service 'web' is not attached to network 'red'");
+        CHECK(error_of(with(base, "blue: 10.0.1.5", "blue: 10.0.2.5")) ==
+              "t.yaml:52:18: services[0].vips.blue: 10.0.2.5 is outside subnet 10.0.1.0/24 of "
+              "network 'blue'");
+        CHECK(error_of(with(base, "blue: 10.0.1.5", "blue: 10.0.1.1")) ==
+              "t.yaml:52:18: services[0].vips.blue: 10.0.1.1 is the gateway of network 'blue'");
+        // Addresses are unique across endpoints, VIPs and load balancers.
+        CHECK(error_of(with(base, "blue: 10.0.1.5", "blue: 10.0.1.2")) ==
+              "t.yaml:28:9: endpoints[0].ip: 10.0.1.2 duplicates services[0].vips.blue in network "
+              "'blue'");
+    }
+    SECTION("tasks") {
+        CHECK(error_of(with(base, "    service: web\n", "    service: nosuch\n")) ==
+              "t.yaml:45:14: endpoints[3].service: unknown service 'nosuch'");
+        CHECK(error_of(with(base, "    network: blue\n    ip: 10.0.1.10\n",
+                            "    network: red\n    ip: 10.0.2.10\n")) ==
+              "t.yaml:42:14: endpoints[3].network: network 'red' is not attached to service 'web' "
+              "(its networks: blue, ingress)");
+    }
+    SECTION("load balancers") {
+        CHECK(error_of(base + "  - {network: blue, node: node2, ip: 10.0.1.7}\n") ==
+              "t.yaml:58:5: load_balancers[1]: duplicates load_balancers[0] (network 'blue' on "
+              "node 'node2')");
+        CHECK(error_of(with(base, "node: node2, ip", "node: node9, ip")) ==
+              "t.yaml:57:27: load_balancers[0].node: unknown node 'node9'");
+        CHECK(error_of(with(base, "ip: 10.0.1.6}", "ip: 10.0.1.10}")) ==
+              "t.yaml:57:38: load_balancers[0].ip: 10.0.1.10 duplicates endpoints[3].ip in network "
+              "'blue'");
+        CHECK(error_of(with(base, "{network: blue, node", "{network: green, node")) ==
+              "t.yaml:57:15: load_balancers[0].network: unknown network 'green'");
+    }
+}
+
 TEST_CASE("the model's JSON loads back to the same model", "[config]") {
     const std::string text = with(kBase, "    subnet: 10.0.2.0/24\n", R"(    subnet: 10.0.2.0/24
     ip_range: 10.0.2.128/25

@@ -112,6 +112,16 @@ struct Node {
     }
 };
 
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+std::string with_node_address(const std::string& yaml, const std::string& address) {
+    return replace_all(yaml, "data_path_addr: 10.99.0.1/24", "data_path_addr: " + address + "/24");
+}
+
 // The reply's error and path, as one string "PATH | MESSAGE", or "ok".
 std::string error_of(const json& reply) {
     if (reply.value("ok", false)) return "ok";
@@ -490,7 +500,7 @@ TEST_CASE("bad requests get error replies with paths", "[rpc]") {
           "ops | ops: must be a list of operations");
     CHECK(error_of(n.call(
               json{{"op", "patch"}, {"params", {{"ops", {{{"op", "add"}, {"kind", "node"}}}}}}})) ==
-          "ops[0].kind | ops[0].kind: must be network, peer or endpoint");
+          "ops[0].kind | ops[0].kind: must be network, peer, endpoint or service");
     CHECK(error_of(n.call(json{{"op", "network_create"}})) == "name | missing field 'name'");
     CHECK(error_of(n.call(
               json{{"op", "apply"}, {"params", {{"config", {{"node", {{"name", "node1"}}}}}}}})) ==
@@ -511,9 +521,8 @@ TEST_CASE("the state survives a restart: networks with ids, and no conflicts", "
                     {{"name", "a"}, {"labels", {{"k", "v"}}}, {"attachable", true}})) == "ok");
         REQUIRE(ok_or_error(n.create({{"name", "b"}})) == "ok");
         REQUIRE(ok_or_error(n.create({{"name", "c"}, {"options", {{"encrypted", ""}}}})) == "ok");
-        const std::string before_attach = read_file(path);
         REQUIRE(ok_or_error(n.attach("e1", "a")) == "ok");
-        CHECK(read_file(path) == before_attach); // endpoints are not kept: not rewritten
+        CHECK(json::parse(read_file(path))["endpoints"][0]["ip"] == "10.0.0.2");
         REQUIRE(ok_or_error(n.patch(json::array(
                     {{{"op", "remove"}, {"kind", "network"}, {"name", "b"}}}))) == "ok");
         CHECK(::access((path + ".tmp").c_str(), F_OK) != 0);
@@ -524,7 +533,14 @@ TEST_CASE("the state survives a restart: networks with ids, and no conflicts", "
         CHECK(state["networks"].size() == 3);
         CHECK(state["ipam"]["networks"].size() == 3);
         CHECK(state["ipam"]["networks"][0]["name"] == "a");                // sorted by name
-        CHECK(state["ipam"]["networks"][0]["addresses"] == json::array()); // e1's left out
+        CHECK(state["ipam"]["networks"][0]["addresses"] == json::array()); // e1's: below
+        CHECK(state["endpoints"] == json::array({{{"name", "e1"},
+                                                  {"network", "a"},
+                                                  {"ip", "10.0.0.2"},
+                                                  {"mac", "02:42:0a:00:00:02"},
+                                                  {"node", "node1"},
+                                                  {"port", "c1"}}}));
+        CHECK(state["peers"] == json::array());
         CHECK(state["networks"][1]["name"] == "a");
         CHECK(state["networks"][1]["labels"]["k"] == "v");
         before_ids = config_to_json(n.plane.desired)["networks"].dump();
@@ -538,7 +554,8 @@ TEST_CASE("the state survives a restart: networks with ids, and no conflicts", "
     CHECK(again.network("a").attachable);
     CHECK(again.network("c").encrypted);
     CHECK(again.network("c").mtu == 1424);
-    CHECK(again.plane.desired.endpoints.empty()); // endpoints are not kept
+    REQUIRE(again.plane.desired.endpoints.size() == 1); // kept, with its address
+    CHECK(model::format_ipv4(again.plane.desired.endpoints[0].ip) == "10.0.0.2");
     // Cursors start from the bottom: b's freed subnet is filled first.
     json r = again.create({{"name", "d"}});
     CHECK(r["result"]["network"]["subnet"] == "10.0.2.0/24");
@@ -589,6 +606,19 @@ TEST_CASE("a corrupt state file stops the start naming the file", "[rpc]") {
         path + ": corrupt IPAM state: state.networks: missing");
     CHECK(
         start_with(
+            R"({"version": 1, "config_file_networks": [], "networks": [], "endpoints": [{"name": "e"}], "ipam": {"version": 1, "networks": []}})") ==
+        path + ": corrupt state file: endpoints[0]: missing required field 'network'");
+    CHECK(
+        start_with(
+            R"({"version": 1, "config_file_networks": [], "networks": [], "peers": {}, "ipam": {"version": 1, "networks": []}})") ==
+        path + ": corrupt state file: peers: not a list");
+    CHECK(
+        start_with(
+            R"({"version": 1, "config_file_networks": [], "networks": [], "services": [{"name": "s", "ports": [{"target": 80}]}], "ipam": {"version": 1, "networks": []}})") ==
+        path + ": corrupt state file: services[0].ports[0]: missing required field 'published'");
+    // Written before peers and endpoints were kept: none to restore.
+    CHECK(
+        start_with(
             R"({"version": 1, "config_file_networks": [], "networks": [], "ipam": {"version": 1, "networks": []}})") ==
         "started");
 }
@@ -617,6 +647,179 @@ TEST_CASE("SIGHUP reload keeps the created networks and refuses clashes", "[rpc]
                         "gateway 10.0.9.1");
     CHECK(n.plane.gen == generation);
     CHECK(n.state.ipam().network_names() == std::vector<std::string>{"blue", "red", "web"});
+}
+
+// Addresses of `network` in IPAM, as "IP OWNER".
+std::vector<std::string> held_addresses(const NetworkState& state, const std::string& network) {
+    std::vector<std::string> held;
+    for (const auto& a : state.ipam().network(network).addresses)
+        held.push_back(model::format_ipv4(a.address) + " " + a.owner);
+    return held;
+}
+
+std::vector<std::string> endpoint_lines(const model::Config& c) {
+    std::vector<std::string> out;
+    for (const auto& e : c.endpoints)
+        out.push_back(fmt::format("{} {} {} {} {} {}", e.name, e.network, model::format_ipv4(e.ip),
+                                  model::format_mac(e.mac), e.node, e.port));
+    return out;
+}
+
+TEST_CASE("endpoints and peers added over the socket survive a restart with their addresses",
+          "[rpc][state]") {
+    TempDir dir;
+    const std::string path = dir.path + "/state.json";
+    const std::string yaml = kNode + kBlue + R"(endpoints:
+  - name: n2c1
+    network: blue
+    ip: 10.0.1.9
+    node: node2
+)";
+    {
+        Node n(yaml, settings(path));
+        REQUIRE(ok_or_error(n.attach("w1", "blue")) == "ok");          // 10.0.1.2, on c1
+        REQUIRE(ok_or_error(n.attach("w2", "blue", "node2")) == "ok"); // 10.0.1.3
+        json peer = {{"name", "node3"}, {"address", "10.99.0.3"}};
+        json w3 = {{"name", "w3"},
+                   {"network", "blue"},
+                   {"ip", "10.0.1.50"},
+                   {"mac", "02:00:00:00:00:50"},
+                   {"node", "node3"}};
+        REQUIRE(ok_or_error(n.patch(
+                    json::array({{{"op", "add"}, {"kind", "peer"}, {"object", peer}},
+                                 {{"op", "add"}, {"kind", "endpoint"}, {"object", w3}}}))) == "ok");
+        REQUIRE(ok_or_error(n.patch(json::array(
+                    {{{"op", "remove"}, {"kind", "endpoint"}, {"name", "w2"}}}))) == "ok");
+        // The state file lists what came over the socket, not the config file's n2c1.
+        const json state = json::parse(read_file(path));
+        CHECK(state["peers"] == json::array({peer}));
+        REQUIRE(state["endpoints"].size() == 2);
+        CHECK(state["endpoints"][0]["name"] == "w1");
+        CHECK(state["endpoints"][1] == w3);
+    }
+
+    Node again(yaml, settings(path));
+    CHECK(endpoint_lines(again.plane.desired) ==
+          std::vector<std::string>{"n2c1 blue 10.0.1.9 02:42:0a:00:01:09 node2 ",
+                                   "w1 blue 10.0.1.2 02:42:0a:00:01:02 node1 c1",
+                                   "w3 blue 10.0.1.50 02:00:00:00:00:50 node3 "});
+    REQUIRE(again.plane.desired.peers.size() == 2);
+    CHECK(again.plane.desired.peers[1].name == "node3");
+    CHECK(model::format_ipv4(again.plane.desired.peers[1].address) == "10.99.0.3");
+    // IPAM reserves them again; its cursor starts from the bottom, so w2's freed address
+    // is the first one handed out (as Docker's allocator does after a restart).
+    CHECK(held_addresses(again.state, "blue") ==
+          std::vector<std::string>{"10.0.1.2 w1", "10.0.1.9 n2c1", "10.0.1.50 w3"});
+    json r = again.attach("w4", "blue", "node2");
+    CHECK(r["result"]["allocated"][0]["ip"] == "10.0.1.3");
+
+    // Removed over the socket: gone from the state file, and after the next restart.
+    REQUIRE(ok_or_error(again.patch(
+                json::array({{{"op", "remove"}, {"kind", "endpoint"}, {"name", "w3"}},
+                             {{"op", "remove"}, {"kind", "peer"}, {"name", "node3"}}}))) == "ok");
+    const json state = json::parse(read_file(path));
+    CHECK(state["peers"] == json::array());
+    CHECK(state["endpoints"].size() == 2); // w1, w4
+    Node third(yaml, settings(path));
+    CHECK(third.plane.desired.peers.size() == 1);
+    CHECK(endpoint_lines(third.plane.desired).size() == 3); // n2c1, w1, w4
+
+    // A config file that now describes w1 exactly takes it over: no longer kept.
+    const std::string adopt = yaml + "  - name: w1\n    network: blue\n    ip: 10.0.1.2\n"
+                                     "    node: node1\n    port: c1\n";
+    Node adopted(adopt, settings(path));
+    CHECK(endpoint_lines(adopted.plane.desired).size() == 3);
+    const json after = json::parse(read_file(path));
+    REQUIRE(after["endpoints"].size() == 1);
+    CHECK(after["endpoints"][0]["name"] == "w4");
+}
+
+TEST_CASE("clashes between the state file's endpoints and peers and the config file name both",
+          "[rpc][state]") {
+    TempDir dir;
+    const std::string path = dir.path + "/state.json";
+    {
+        Node n(kNode + kBlue, settings(path));
+        REQUIRE(ok_or_error(n.attach("w1", "blue")) == "ok"); // 10.0.1.2 on c1
+        json peer = {{"name", "node3"}, {"address", "10.99.0.3"}};
+        REQUIRE(ok_or_error(n.patch(
+                    json::array({{{"op", "add"}, {"kind", "peer"}, {"object", peer}}}))) == "ok");
+    }
+    const std::string w1 = "endpoint 'w1' (network blue, IP 10.0.1.2, MAC 02:42:0a:00:01:02, node "
+                           "node1, port c1) attached over the control socket (state file " +
+                           path + ")";
+    auto start = [&](const std::string& yaml) {
+        try {
+            Node n(yaml, settings(path));
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("started");
+    };
+    // Line 19 is the first endpoint of the file (kNode: 13 lines, kBlue: 4, "endpoints:").
+    CHECK(start(kNode + kBlue +
+                "endpoints:\n  - {name: x, network: blue, ip: 10.0.1.2, node: "
+                "node2}\n") == "node1.yaml:19:5: endpoints[0]: endpoint 'x' conflicts with " + w1 +
+                                   ": both use IP 10.0.1.2 in network 'blue'");
+    CHECK(start(kNode + kBlue +
+                "endpoints:\n  - {name: w1, network: blue, ip: 10.0.1.7, node: "
+                "node2}\n") ==
+          "node1.yaml:19:5: endpoints[0]: endpoint 'w1' conflicts with " + w1 +
+              ": same name, but the config file says network blue, IP 10.0.1.7, MAC "
+              "02:42:0a:00:01:07, node node2");
+    CHECK(start(kNode + kBlue +
+                "endpoints:\n  - {name: x, network: blue, ip: 10.0.1.7, mac: "
+                "\"02:42:0a:00:01:02\", node: node2}\n") ==
+          "node1.yaml:19:5: endpoints[0]: endpoint 'x' conflicts with " + w1 +
+              ": both use MAC 02:42:0a:00:01:02 in network 'blue'");
+    // Peers: line 14 is a second peer of the file.
+    CHECK(start(kNode + "  - {name: node3, address: 10.99.0.4}\n" + kBlue) ==
+          "node1.yaml:14:5: peers[1]: peer 'node3' conflicts with peer 'node3' (address "
+          "10.99.0.3) added over the control socket (state file " +
+              path + "): same name, but the config file says address 10.99.0.4");
+    CHECK(start(kNode + "  - {name: node4, address: 10.99.0.3}\n" + kBlue) ==
+          "node1.yaml:14:5: peers[1]: peer 'node4' conflicts with peer 'node3' (address "
+          "10.99.0.3) added over the control socket (state file " +
+              path + "): both have address 10.99.0.3");
+    CHECK(start(with_node_address(kNode, "10.99.0.3") + kBlue) ==
+          "node1.yaml:2:3: node: this node 'node1' (data_path_addr 10.99.0.3) conflicts with peer "
+          "'node3' (address 10.99.0.3) added over the control socket (state file " +
+              path + "): same address");
+    // What the config file no longer has: w1's network.
+    CHECK(start(kNode) == w1 + " cannot be kept with the config file node1.yaml: network: "
+                               "unknown network 'blue'");
+    // ...or its port.
+    CHECK(start(replace_all(kNode, "c1", "c9") + kBlue) ==
+          w1 + " cannot be kept with the config file node1.yaml: port: unknown port 'c1'");
+    // Nothing was written by the failed starts: the original file still starts.
+    CHECK(start(kNode + kBlue) == "started");
+}
+
+TEST_CASE("SIGHUP reload keeps the endpoints and peers added over the socket", "[rpc][state]") {
+    Node n(kNode + kBlue);
+    REQUIRE(ok_or_error(n.attach("w1", "blue")) == "ok");
+    const std::string more = kNode + kBlue +
+                             "endpoints:\n  - {name: e9, network: blue, ip: "
+                             "10.0.1.9, node: node2}\n";
+    CHECK(n.state.reload(n.plane, control::load_config_string(more, "node1.yaml")).empty());
+    CHECK(endpoint_lines(n.plane.desired) ==
+          std::vector<std::string>{"e9 blue 10.0.1.9 02:42:0a:00:01:09 node2 ",
+                                   "w1 blue 10.0.1.2 02:42:0a:00:01:02 node1 c1"});
+    const uint64_t generation = n.plane.gen;
+    const std::string clash = kNode + kBlue +
+                              "endpoints:\n  - {name: e2, network: blue, ip: "
+                              "10.0.1.2, node: node2}\n";
+    REQUIRE_THROWS_WITH(
+        n.state.reload(n.plane, control::load_config_string(clash, "node1.yaml")),
+        "node1.yaml:19:5: endpoints[0]: endpoint 'e2' conflicts with endpoint 'w1' (network blue, "
+        "IP 10.0.1.2, MAC 02:42:0a:00:01:02, node node1, port c1) attached over the control "
+        "socket: both use IP 10.0.1.2 in network 'blue'");
+    CHECK(n.plane.gen == generation);
+    // The file's e9 went with the reload; w1 stays.
+    CHECK(
+        n.state.reload(n.plane, control::load_config_string(kNode + kBlue, "node1.yaml")).empty());
+    CHECK(endpoint_lines(n.plane.desired) ==
+          std::vector<std::string>{"w1 blue 10.0.1.2 02:42:0a:00:01:02 node1 c1"});
 }
 
 TEST_CASE("random ids and times have swarm's and RFC 3339's shapes", "[rpc]") {
