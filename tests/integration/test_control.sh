@@ -16,11 +16,9 @@
 #      broken file is rejected without changing the generation or stopping traffic;
 #   5. the socket is 0600, another uid cannot use it (file mode, and the SO_PEERCRED
 #      check when the file mode is opened up), and garbage, half-sent requests and
-#      abrupt disconnects do not take the server down or block other clients.
-# A complete request followed by shutdown(SHUT_WR) currently gets no reply (a vxmesh
-# bug): that check prints XFAIL (not counted) unless CONTROL_HALF_CLOSE_XFAIL=0.
-# Env: CONTROL_UPDATES (default 1000), VXMESHCTL_BIN (default build/tools/vxmeshctl),
-#      CONTROL_HALF_CLOSE_XFAIL (default 1).
+#      abrupt disconnects do not take the server down or block other clients; a
+#      complete request followed by shutdown(SHUT_WR) is still answered.
+# Env: CONTROL_UPDATES (default 1000), VXMESHCTL_BIN (default build/tools/vxmeshctl).
 set -u
 # shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
@@ -752,11 +750,6 @@ if [ "$rc" = 0 ]; then
     hc=$(jf 'd["half_close_unanswered"]' <<<"$f")
     if [ "$hc" = 0 ]; then
         pass "misuse: a complete request followed by shutdown(SHUT_WR) is answered (5 of 5)"
-    elif [ "${CONTROL_HALF_CLOSE_XFAIL:-1}" = 1 ]; then
-        # Known vxmesh bug (ControlSocket::serve returns on end-of-file before handling the
-        # complete lines it has just read). Not counted until fixed; CONTROL_HALF_CLOSE_XFAIL=0
-        # makes it a FAIL.
-        echo "XFAIL: misuse: a complete request followed by shutdown(SHUT_WR) is answered: $hc of 5 got no reply (known bug)"
     else
         fail "misuse: a complete request followed by shutdown(SHUT_WR) is answered" "$hc of 5 got no reply"
     fi
