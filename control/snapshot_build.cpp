@@ -17,7 +17,9 @@ std::string where(const model::Origin& o) {
     return fmt::format("{}:{}:{}: ", o.file, o.line, o.column);
 }
 
-rte_be32_t be(model::Ipv4 ip) { return rte_cpu_to_be_32(ip.value); }
+rte_be32_t be(model::Ipv4 ip) {
+    return rte_cpu_to_be_32(ip.value);
+}
 
 rte_ether_addr ether(const model::Mac& mac) {
     rte_ether_addr e;
@@ -27,13 +29,16 @@ rte_ether_addr ether(const model::Mac& mac) {
 
 // Adds to a snapshot table; a key that is already there is a clash validation should
 // have caught, reported rather than silently overwritten.
-void add(dp::FlatTable& t, uint64_t key, uint64_t value, const char* kind, const std::string& what) {
+void add(dp::FlatTable& t, uint64_t key, uint64_t value, const char* kind,
+         const std::string& what) {
     switch (t.insert(key, value)) {
-    case dp::FlatTable::Insert::Added: return;
+    case dp::FlatTable::Insert::Added:
+        return;
     case dp::FlatTable::Insert::Exists:
         throw BuildError(fmt::format("{}: already in the {} table", what, kind));
     case dp::FlatTable::Insert::Full:
-        throw BuildError(fmt::format("{}: the {} table is full ({} entries)", what, kind, t.size()));
+        throw BuildError(
+            fmt::format("{}: the {} table is full ({} entries)", what, kind, t.size()));
     case dp::FlatTable::Insert::BadKey:
         throw BuildError(fmt::format("{}: cannot be a key of the {} table", what, kind));
     }
@@ -95,7 +100,8 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
         auto index = static_cast<uint16_t>(s->networks.size());
         s->networks.push_back({n.vni, rte_cpu_to_be_32(n.vni << 8), n.mtu, be(n.gateway)});
         network_index.emplace(n.name, index);
-        add(s->vnis, n.vni, index, "VNI", fmt::format("{}networks: {}: VNI {}", where(n.origin), n.name, n.vni));
+        add(s->vnis, n.vni, index, "VNI",
+            fmt::format("{}networks: {}: VNI {}", where(n.origin), n.name, n.vni));
     }
 
     std::unordered_map<std::string, uint32_t> peer_index;
@@ -145,7 +151,8 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
         add(s->fdb, dp::fdb_key(network, mac), value, "FDB",
             fmt::format("{}: MAC {} on network '{}'", what, model::format_mac(e.mac), e.network));
         add(s->arp, dp::arp_key(network, be(e.ip)), mac, "ARP",
-            fmt::format("{}: address {} on network '{}'", what, model::format_ipv4(e.ip), e.network));
+            fmt::format("{}: address {} on network '{}'", what, model::format_ipv4(e.ip),
+                        e.network));
     }
     return s;
 }

@@ -4,7 +4,9 @@
 // a container cannot speak for another). ARP goes to the proxy; other broadcast and
 // multicast is dropped (the control plane knows every endpoint, so nothing needs
 // flooding); unicast is looked up in the network's FDB: local → switch, remote →
-// encapsulate. The source check compares the port's few endpoint MACs inline (a table lookup only for ports with many); the FDB lookup is done in bulk for the burst.
+// encapsulate. The source check compares the port's few endpoint MACs inline (a
+// table lookup only for ports with many) in the pass that sorts the burst; the FDB
+// lookup is done in bulk for the burst.
 #include "dataplane/stages.hpp"
 
 #include <rte_prefetch.h>
@@ -34,7 +36,9 @@ inline uint64_t head_word(const rte_mbuf* m, uint32_t offset) {
     std::memcpy(&v, rte_pktmbuf_mtod_offset(m, const uint8_t*, offset), sizeof(v));
     return v;
 }
-inline uint16_t ethertype_of(uint64_t src_word) { return static_cast<uint16_t>(src_word >> 48); }
+inline uint16_t ethertype_of(uint64_t src_word) {
+    return static_cast<uint16_t>(src_word >> 48);
+}
 
 // A frame whose source passed the check, on `network`: ARP, flood or unicast.
 inline void sort_frame(Lcore& lc, Sorted& out, rte_mbuf* m, uint16_t network, uint64_t src_word) {
@@ -66,7 +70,8 @@ void check_and_sort(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts
             uint64_t src_word = head_word(m, RTE_ETHER_ADDR_LEN);
             uint64_t src = src_word & mac48_mask;
             uint8_t e = 0;
-            while (e < ps.count && ps.mac[e] != src) e++;
+            while (e < ps.count && ps.mac[e] != src)
+                e++;
             if (unlikely(e == ps.count)) {
                 drop(lc, Drop::UnknownSource, m);
                 continue;

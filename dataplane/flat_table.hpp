@@ -73,7 +73,8 @@ public:
         if (p == nullptr) throw std::bad_alloc();
         if (align == huge_page) madvise(p, bytes, MADV_HUGEPAGE); // advice: may be refused
         slots_.reset(static_cast<Slot*>(p));
-        for (size_t i = 0; i < want; i++) slots_[i] = {empty_key, 0};
+        for (size_t i = 0; i < want; i++)
+            slots_[i] = {empty_key, 0};
         mask_ = static_cast<uint32_t>(want - 1);
         limit_ = want / 2;
     }

@@ -33,15 +33,15 @@ inline constexpr uint16_t tx_buffer_size = 64;
 struct alignas(RTE_CACHE_LINE_SIZE) LcoreStats {
     uint64_t port_rx[max_ports];
     uint64_t port_tx[max_ports];
-    uint64_t encap;         // packets encapsulated toward a peer
-    uint64_t decap;         // VXLAN packets decapsulated and delivered
-    uint64_t switched;      // frames switched between local endpoints
-    uint64_t arp_proxied;   // ARP requests answered from the endpoint table
-    uint64_t arp_replied;   // underlay ARP requests for our address answered
-    uint64_t arp_requests;  // ARP requests sent to resolve neighbours
-    uint64_t arp_learned;   // underlay ARP messages that resolved or refreshed a neighbour
-    uint64_t punted;        // packets handed to the control thread
-    uint64_t capture_lost;  // capture copies lost (pool or ring full): not packet drops
+    uint64_t encap;        // packets encapsulated toward a peer
+    uint64_t decap;        // VXLAN packets decapsulated and delivered
+    uint64_t switched;     // frames switched between local endpoints
+    uint64_t arp_proxied;  // ARP requests answered from the endpoint table
+    uint64_t arp_replied;  // underlay ARP requests for our address answered
+    uint64_t arp_requests; // ARP requests sent to resolve neighbours
+    uint64_t arp_learned;  // underlay ARP messages that resolved or refreshed a neighbour
+    uint64_t punted;       // packets handed to the control thread
+    uint64_t capture_lost; // capture copies lost (pool or ring full): not packet drops
     uint64_t drops[static_cast<size_t>(Drop::Count)];
 };
 
@@ -55,10 +55,10 @@ struct TxBuffer {
 
 struct Lcore {
     LcoreStats* stats = nullptr;
-    uint16_t queue = 0;             // this worker's rx/tx queue on every port
-    rte_ring* punt = nullptr;       // to the control thread (multi-producer)
-    uint32_t tx_pending = 0;        // bit per port with packets in its buffer
-    uint16_t ip_id = 0;             // outer IPv4 identification when DF is off (RFC 6864)
+    uint16_t queue = 0;                   // this worker's rx/tx queue on every port
+    rte_ring* punt = nullptr;             // to the control thread (multi-producer)
+    uint32_t tx_pending = 0;              // bit per port with packets in its buffer
+    uint16_t ip_id = 0;                   // outer IPv4 identification when DF is off (RFC 6864)
     const CaptureSpec* capture = nullptr; // set per loop iteration while a capture runs
     std::array<TxBuffer, max_ports> tx{};
 };
@@ -92,7 +92,8 @@ inline void tx_enqueue_burst(Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t
     std::memcpy(&b.pkts[b.count], pkts, fit * sizeof(rte_mbuf*));
     b.count += fit;
     lc.tx_pending |= uint32_t{1} << port;
-    for (uint16_t i = fit; i < n; i++) drop(lc, Drop::TxFull, pkts[i], port);
+    for (uint16_t i = fit; i < n; i++)
+        drop(lc, Drop::TxFull, pkts[i], port);
 }
 
 // Send what the stages left in the buffers; what a queue refuses is dropped as TxFull.

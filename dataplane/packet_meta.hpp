@@ -10,13 +10,13 @@
 namespace vxmesh::dp {
 
 enum class PuntReason : uint8_t {
-    UnderlayArp,    // ARP seen on the underlay: answered/learned by the neighbour service
-    NeighbourHold,  // encapsulated packet waiting for its next hop's MAC
+    UnderlayArp,   // ARP seen on the underlay: answered/learned by the neighbour service
+    NeighbourHold, // encapsulated packet waiting for its next hop's MAC
 };
 
 struct PacketMeta {
-    uint32_t neighbour;   // punt: neighbour slot the packet waits for
-    uint16_t capture_port;            // capture copies: the DPDK port it was seen on
+    uint32_t neighbour;    // punt: neighbour slot the packet waits for
+    uint16_t capture_port; // capture copies: the DPDK port it was seen on
     PuntReason punt;
     uint8_t capture_direction;        // capture copies: dp::CaptureDirection
     uint8_t drop_reason;              // capture copies of drops: dp::Drop

@@ -75,15 +75,15 @@ struct FdbValue {
 struct PortSources {
     static constexpr uint8_t inline_max = 4;
     uint8_t count = 0;
-    bool overflow = false;                // more than inline_max: use Snapshot::sources
-    uint64_t mac[inline_max] = {};       // mac_pack() form
+    bool overflow = false;         // more than inline_max: use Snapshot::sources
+    uint64_t mac[inline_max] = {}; // mac_pack() form
     uint16_t network[inline_max] = {};
 };
 
 struct NetworkEntry {
     uint32_t vni;
-    rte_be32_t vni_word;    // the VXLAN header's second word: VNI << 8, network order
-    uint16_t mtu;           // inner IP MTU; frames up to mtu + 14 bytes are carried
+    rte_be32_t vni_word; // the VXLAN header's second word: VNI << 8, network order
+    uint16_t mtu;        // inner IP MTU; frames up to mtu + 14 bytes are carried
     rte_be32_t gateway;
 };
 
@@ -98,11 +98,11 @@ struct alignas(64) PeerEntry {
 struct Snapshot {
     uint64_t generation = 0;
 
-    rte_be32_t vtep = 0;              // our data-path address
+    rte_be32_t vtep = 0; // our data-path address
     rte_ether_addr underlay_mac{};
-    rte_be16_t vxlan_port = 0;        // network order
-    uint16_t underlay_port = 0;       // DPDK port id
-    bool outer_df = true;             // DF set in the templates; when clear, IDs vary
+    rte_be16_t vxlan_port = 0;  // network order
+    uint16_t underlay_port = 0; // DPDK port id
+    bool outer_df = true;       // DF set in the templates; when clear, IDs vary
 
     std::vector<NetworkEntry> networks; // index = network id
     std::vector<PeerEntry> peers;       // index = peer id
@@ -110,11 +110,11 @@ struct Snapshot {
     FlatTable fdb;     // fdb_key → FdbValue
     FlatTable sources; // source_key → network id (every local endpoint)
     PortSources port_sources[max_ports_snapshot];
-    FlatTable arp;     // arp_key → packed MAC
-    FlatTable vnis;    // VNI → network id
+    FlatTable arp;  // arp_key → packed MAC
+    FlatTable vnis; // VNI → network id
 
     const NeighbourTable* neighbours = nullptr;
-    CaptureSpec capture;              // active only while vxmeshctl capture runs
+    CaptureSpec capture; // active only while vxmeshctl capture runs
 
     Snapshot() = default;
     Snapshot(const Snapshot&) = delete;

@@ -31,8 +31,8 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
     for (uint16_t i = 0; i < n; i++) {
         rte_mbuf* m = pkts[i];
         uint32_t offset = inner_offset(m);
-        auto* vxlan = rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*,
-                                              offset - sizeof(rte_vxlan_hdr));
+        auto* vxlan =
+            rte_pktmbuf_mtod_offset(m, const rte_vxlan_hdr*, offset - sizeof(rte_vxlan_hdr));
         if (unlikely(!(vxlan->vx_flags & RTE_BE32(0x08000000)))) {
             drop(lc, Drop::VxlanBadFlags, m);
             continue;
@@ -47,7 +47,8 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
             last_network = static_cast<uint16_t>(*network);
             have_last = true;
         }
-        keys[n_valid] = fdb_key(last_network, load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, offset)));
+        keys[n_valid] =
+            fdb_key(last_network, load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, offset)));
         offsets[n_valid] = static_cast<uint16_t>(offset);
         valid[n_valid++] = m;
     }

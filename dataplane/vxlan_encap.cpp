@@ -44,7 +44,8 @@ void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, const uint32_t* 
         auto* ip = reinterpret_cast<rte_ipv4_hdr*>(outer + sizeof(rte_ether_hdr));
         auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
         auto* vxlan = reinterpret_cast<rte_vxlan_hdr*>(udp + 1);
-        uint16_t ip_len = static_cast<uint16_t>(inner_len + vxlan_outer_size - sizeof(rte_ether_hdr));
+        uint16_t ip_len =
+            static_cast<uint16_t>(inner_len + vxlan_outer_size - sizeof(rte_ether_hdr));
         ip->total_length = rte_cpu_to_be_16(ip_len);
         uint32_t sum = peer.ip_partial_sum + ip->total_length;
         if (unlikely(!s.outer_df)) { // fragmentable: each datagram needs its own ID

@@ -31,7 +31,8 @@ TEST_CASE("FlatTable: insert, find, duplicates, the empty key and a full table")
     CHECK(t.find(43) == nullptr);
     CHECK(t.size() == 2);
     // At most half full: 16 slots take 8 keys, the 9th is refused.
-    for (uint64_t k = 100; t.size() < 8; k++) REQUIRE(t.insert(k, k) == FlatTable::Insert::Added);
+    for (uint64_t k = 100; t.size() < 8; k++)
+        REQUIRE(t.insert(k, k) == FlatTable::Insert::Added);
     CHECK(t.insert(1000, 1) == FlatTable::Insert::Full);
     CHECK(t.find(1000) == nullptr);
 }
@@ -42,8 +43,8 @@ TEST_CASE("FlatTable: bulk lookups agree with a std::unordered_map at 100k keys"
     std::vector<uint64_t> present;
     FlatTable t(100000);
     while (want.size() < 100000) {
-        uint64_t key = vxmesh::dp::fdb_key(static_cast<uint16_t>(rng() % 50),
-                                           rng() & vxmesh::dp::mac48_mask);
+        uint64_t key =
+            vxmesh::dp::fdb_key(static_cast<uint16_t>(rng() % 50), rng() & vxmesh::dp::mac48_mask);
         uint64_t value = rng();
         bool fresh = want.emplace(key, value).second;
         if (fresh) present.push_back(key);
