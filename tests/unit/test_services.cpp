@@ -646,3 +646,47 @@ TEST_CASE("config/README.md's services example loads, and gets the VIPs it says"
     CHECK(n.service("db").vips.empty());
     CHECK(n.load_balancers() == std::vector<std::string>{"lb-web@node2 10.0.1.3"});
 }
+
+TEST_CASE("fields of the wrong type in a patch are reported by the loader, with their paths",
+          "[services]") {
+    Node n(kNode);
+    REQUIRE(ok_or_error(n.create({{"name", "web"}})) == "ok"); // no ingress network
+    CHECK(error_of(n.add(
+              "network",
+              {{"name", "x"}, {"vni", 5000}, {"subnet", "10.9.0.0/24"}, {"ingress", "yes"}})) ==
+          "ops[0].object.ingress | ops[0].object.ingress: expected true or false, got the "
+          "string 'yes'");
+    CHECK(error_of(n.add("endpoint",
+                         {{"name", "s.1"}, {"network", 7}, {"node", "node2"}, {"service", "s"}})) ==
+          "ops[0].object.network | ops[0].object.network: expected a network name, got 7");
+    CHECK(error_of(n.add("endpoint", {{"name", "s.1"}, {"node", "node2"}, {"service", "s"}})) ==
+          "ops[0].object | ops[0].object: missing required field 'network'");
+    CHECK(error_of(n.add("endpoint", {{"name", "s.1"},
+                                      {"network", 7},
+                                      {"ip", "10.0.0.9"},
+                                      {"node", "node2"},
+                                      {"service", "s"}})) ==
+          "ops[0].object.network | ops[0].object.network: unknown network '7'");
+    CHECK(error_of(n.add("service", service("s", {"web"}, json::parse(R"([
+        {"published": 8080, "target": 80, "mode": 1}])")))) ==
+          "ops[0].object.ports[0].mode | ops[0].object.ports[0].mode: expected ingress or host, "
+          "got '1'");
+    REQUIRE(ok_or_error(n.add("service", service("s", {"web"}))) == "ok");
+    CHECK(error_of(n.patch(json::array(
+              {{{"op", "update"},
+                {"kind", "service"},
+                {"object",
+                 {{"name", "s"},
+                  {"ports",
+                   json::parse(R"([{"published": 8080, "target": 80, "mode": 1}])")}}}}}))) ==
+          "ops[0].object.ports[0].mode | ops[0].object.ports[0].mode: expected ingress or host, "
+          "got '1'");
+    CHECK(error_of(n.patch(json::array({{{"op", "update"},
+                                         {"kind", "service"},
+                                         {"object", {{"name", "s"}, {"endpoint_mode", 2}}}}}))) ==
+          "ops[0].object.endpoint_mode | ops[0].object.endpoint_mode: expected vip or dnsrr, got "
+          "'2'");
+    CHECK(error_of(n.patch(json::array({{{"op", "remove"}, {"kind", "network"}, {"name", 3}}}))) ==
+          "ops[0].name | ops[0].name: expected the name of the network to remove");
+    CHECK(n.held("web") == std::vector<std::string>{"10.0.0.2 s (VIP)"}); // nothing changed
+}
