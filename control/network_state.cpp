@@ -714,6 +714,12 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         throw std::runtime_error(fmt::format("IPAM rejects the configuration: {}", e.what()));
     }
     validate_config(merged);
+    // The state file's services and load balancers were lent to the objects restored with
+    // it; once those are running, a service or load balancer that comes later is new to
+    // IPAM (as Docker's: a new id, and freed addresses back only after the serial cursor
+    // wraps).
+    remembered_services_.clear();
+    remembered_load_balancers_.clear();
     ipam_ = std::move(fresh);
     file_names_ = ConfigFileNames::of(from_file);
     update_lb_indexes(merged);

@@ -586,6 +586,54 @@ services:
     CHECK(json::parse(read_file(path))["config_file_services"] == json::array({"conf", "s"}));
 }
 
+TEST_CASE("after a restart, a service or load balancer created again is new, as Docker's",
+          "[services][state]") {
+    TempDir dir;
+    const std::string path = dir.path + "/state.json";
+    const std::string yaml = kNode + R"(networks:
+  - name: web
+    vni: 4097
+    subnet: 10.0.1.0/24
+)";
+    std::string id, created;
+    {
+        Node n(yaml, settings(path));
+        REQUIRE(ok_or_error(n.add("service", service("s", {"web"}))) == "ok"); // 10.0.1.2
+        REQUIRE(ok_or_error(n.task("s.1", "s", "web", "node2")) == "ok");      // .3, lb .4
+        id = n.service("s").id;
+        created = n.service("s").created;
+    }
+    // New ids and times after the restart differ from those before it.
+    control::StateSettings later = settings(path);
+    later.new_id = [count = std::make_shared<int>(100)] {
+        return fmt::format("{:0>25}", ++*count);
+    };
+    later.now = [] { return std::string("2024-06-01T12:00:00.000000000Z"); };
+    Node n(yaml, later);
+    REQUIRE(n.service("s").id == id); // the state file's service, as it was
+    REQUIRE(n.load_balancers() == std::vector<std::string>{"lb-web@node2 10.0.1.4"});
+
+    // IPAM's cursors are not persisted: after the restart the search starts from the
+    // bottom. A task on node1 moves the cursor past node2's load balancer.
+    REQUIRE(ok_or_error(n.task("s.2", "s", "web", "node1")) == "ok"); // .5, lb .6
+    // node2's load balancer goes with its last task; with the next task there, a new one
+    // gets the next address (freed addresses come back only after the cursor wraps).
+    REQUIRE(ok_or_error(n.remove("endpoint", "s.1")) == "ok");
+    REQUIRE(n.load_balancers() == std::vector<std::string>{"lb-web@node1 10.0.1.6"});
+    REQUIRE(ok_or_error(n.task("s.3", "s", "web", "node2")) == "ok"); // .7
+    CHECK(n.load_balancers() ==
+          std::vector<std::string>{"lb-web@node1 10.0.1.6", "lb-web@node2 10.0.1.8"});
+
+    // docker service rm, then create: a new id, CreatedAt and VIP.
+    REQUIRE(ok_or_error(n.remove("endpoint", "s.2")) == "ok");
+    REQUIRE(ok_or_error(n.remove("endpoint", "s.3")) == "ok");
+    REQUIRE(ok_or_error(n.remove("service", "s")) == "ok");
+    REQUIRE(ok_or_error(n.add("service", service("s", {"web"}))) == "ok");
+    CHECK(n.service("s").id != id);
+    CHECK(n.service("s").created != created);
+    CHECK(model::format_ipv4(n.service("s").vips.at("web")) == "10.0.1.9");
+}
+
 TEST_CASE("apply and SIGHUP keep the VIPs and load balancers a document leaves out", "[services]") {
     const std::string yaml = kNode + R"(networks:
   - name: web
