@@ -13,10 +13,11 @@ constexpr uint16_t kDefaultEncryptedMtu = 1424;
 
 // Services of `n` as libnetwork's Network.Services() builds them: from the endpoint
 // records of the network's tasks, grouped by service (so a service without a task on the
-// network is not listed); the VIP bare ("" for dnsrr); the ingress ports ("Target: T,
-// Publish: P") only on the ingress network, where Docker gossips them, [] elsewhere;
-// LocalLBIndex from this node's load balancers (0 when it has none); each task with the
-// data-path address of its node as "Host IP".
+// network is not listed); the VIP bare, or "<nil>" for dnsrr (libnetwork's
+// EndpointRecord.VirtualIP is ep.virtualIP.String(), and a nil net.IP prints "<nil>"); the
+// ingress ports ("Target: T, Publish: P") only on the ingress network, where Docker
+// gossips them, [] elsewhere; LocalLBIndex from this node's load balancers (0 when it has
+// none); each task with the data-path address of its node as "Host IP".
 ordered_json services_on(const model::Config& config, const model::Network& n,
                          const LbIndexes& lb_indexes) {
     std::map<std::string, std::string> host_ip{
@@ -41,7 +42,7 @@ ordered_json services_on(const model::Config& config, const model::Network& n,
         auto vip = s.vips.find(n.name);
         auto index = lb_indexes.find({s.name, n.name});
         services[s.name] = {
-            {"VIP", vip == s.vips.end() ? std::string() : model::format_ipv4(vip->second)},
+            {"VIP", vip == s.vips.end() ? std::string("<nil>") : model::format_ipv4(vip->second)},
             {"Ports", ports},
             {"LocalLBIndex", index == lb_indexes.end() ? 0 : index->second},
             {"Tasks", tasks}};

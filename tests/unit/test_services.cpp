@@ -315,7 +315,7 @@ TEST_CASE("a dnsrr service has no VIP; its tasks still get load balancers", "[se
     CHECK(r["result"]["allocated_load_balancers"][0]["ip"] == "10.0.0.3");
     const auto j = control::network_inspect(n.plane.desired, n.plane.desired.networks[0], true,
                                             n.state.lb_indexes());
-    CHECK(j["Services"]["rr"]["VIP"] == "");
+    CHECK(j["Services"]["rr"]["VIP"] == "<nil>"); // Docker's nil net.IP, printed
     // Switching to vip gives it one; back to dnsrr frees it.
     json to_vip = {{"name", "rr"}, {"endpoint_mode", "vip"}};
     r = n.patch(json::array({{{"op", "update"}, {"kind", "service"}, {"object", to_vip}}}));
