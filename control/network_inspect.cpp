@@ -1,5 +1,6 @@
 #include "control/network_inspect.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace vxmesh::control {
@@ -155,8 +156,16 @@ ordered_json service_inspect(const model::Config& config, const model::Service& 
     ordered_json endpoint;
     endpoint["Spec"] = endpoint_spec;
     if (!ports.empty()) endpoint["Ports"] = ports;
+    // The ingress VIP first: swarmkit's allocator puts the ingress network's VIP in
+    // Endpoint.VirtualIPs when a service publishes in ingress mode, and allocateService
+    // keeps it ahead of the VIPs of the networks the spec names.
+    std::vector<std::string> attached = model::attached_networks(config, s);
+    const model::Network* ingress = config.ingress_network();
+    std::stable_partition(attached.begin(), attached.end(), [&](const std::string& name) {
+        return ingress != nullptr && name == ingress->name;
+    });
     ordered_json vips = ordered_json::array();
-    for (const auto& name : model::attached_networks(config, s)) {
+    for (const auto& name : attached) {
         auto vip = s.vips.find(name);
         if (vip == s.vips.end()) continue;
         uint8_t length = 32;

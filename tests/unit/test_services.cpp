@@ -503,12 +503,12 @@ TEST_CASE("service inspect: Docker's keys, in Docker's order", "[services]") {
         ],
         "VirtualIPs": [
             {
-                "NetworkID": "0000000000000000000000002",
-                "Addr": "10.0.1.2/24"
-            },
-            {
                 "NetworkID": "0000000000000000000000001",
                 "Addr": "10.0.0.2/24"
+            },
+            {
+                "NetworkID": "0000000000000000000000002",
+                "Addr": "10.0.1.2/24"
             }
         ]
     }
