@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace vxmesh::control {
 
@@ -25,17 +26,21 @@ ordered_json services_on(const model::Config& config, const model::Network& n,
         {config.node.name, model::format_ipv4(config.node.data_path_addr)}};
     for (const auto& p : config.peers)
         host_ip[p.name] = model::format_ipv4(p.address);
+    // The network's tasks grouped by service in one pass over the endpoints, in their order.
+    std::unordered_map<std::string, ordered_json> tasks_of;
+    for (const auto& e : config.endpoints) {
+        if (e.service.empty() || e.network != n.name) continue;
+        ordered_json& tasks = tasks_of.try_emplace(e.service, ordered_json::array()).first->second;
+        tasks.push_back({{"Name", e.name},
+                         {"EndpointID", e.name},
+                         {"EndpointIP", model::format_ipv4(e.ip)},
+                         {"Info", {{"Host IP", host_ip[e.node]}}}});
+    }
     std::map<std::string, ordered_json> services;
     for (const auto& s : config.services) {
-        ordered_json tasks = ordered_json::array();
-        for (const auto& e : config.endpoints) {
-            if (e.service != s.name || e.network != n.name) continue;
-            tasks.push_back({{"Name", e.name},
-                             {"EndpointID", e.name},
-                             {"EndpointIP", model::format_ipv4(e.ip)},
-                             {"Info", {{"Host IP", host_ip[e.node]}}}});
-        }
-        if (tasks.empty()) continue;
+        auto found = tasks_of.find(s.name);
+        if (found == tasks_of.end()) continue;
+        ordered_json& tasks = found->second;
         ordered_json ports = ordered_json::array();
         if (n.ingress)
             for (const auto& p : s.ports)
@@ -46,7 +51,7 @@ ordered_json services_on(const model::Config& config, const model::Network& n,
             {"VIP", vip == s.vips.end() ? std::string("<nil>") : model::format_ipv4(vip->second)},
             {"Ports", ports},
             {"LocalLBIndex", index == lb_indexes.end() ? 0 : index->second},
-            {"Tasks", tasks}};
+            {"Tasks", std::move(tasks)}};
     }
     ordered_json out = ordered_json::object();
     for (auto& [name, service] : services)
