@@ -1,6 +1,8 @@
 #include "control/network_inspect.hpp"
 
+#include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace vxmesh::control {
 
@@ -13,27 +15,32 @@ constexpr uint16_t kDefaultEncryptedMtu = 1424;
 
 // Services of `n` as libnetwork's Network.Services() builds them: from the endpoint
 // records of the network's tasks, grouped by service (so a service without a task on the
-// network is not listed); the VIP bare ("" for dnsrr); the ingress ports ("Target: T,
-// Publish: P") only on the ingress network, where Docker gossips them, [] elsewhere;
-// LocalLBIndex from this node's load balancers (0 when it has none); each task with the
-// data-path address of its node as "Host IP".
+// network is not listed); the VIP bare, or "<nil>" for dnsrr (libnetwork's
+// EndpointRecord.VirtualIP is ep.virtualIP.String(), and a nil net.IP prints "<nil>"); the
+// ingress ports ("Target: T, Publish: P") only on the ingress network, where Docker
+// gossips them, [] elsewhere; LocalLBIndex from this node's load balancers (0 when it has
+// none); each task with the data-path address of its node as "Host IP".
 ordered_json services_on(const model::Config& config, const model::Network& n,
                          const LbIndexes& lb_indexes) {
     std::map<std::string, std::string> host_ip{
         {config.node.name, model::format_ipv4(config.node.data_path_addr)}};
     for (const auto& p : config.peers)
         host_ip[p.name] = model::format_ipv4(p.address);
+    // The network's tasks grouped by service in one pass over the endpoints, in their order.
+    std::unordered_map<std::string, ordered_json> tasks_of;
+    for (const auto& e : config.endpoints) {
+        if (e.service.empty() || e.network != n.name) continue;
+        ordered_json& tasks = tasks_of.try_emplace(e.service, ordered_json::array()).first->second;
+        tasks.push_back({{"Name", e.name},
+                         {"EndpointID", e.name},
+                         {"EndpointIP", model::format_ipv4(e.ip)},
+                         {"Info", {{"Host IP", host_ip[e.node]}}}});
+    }
     std::map<std::string, ordered_json> services;
     for (const auto& s : config.services) {
-        ordered_json tasks = ordered_json::array();
-        for (const auto& e : config.endpoints) {
-            if (e.service != s.name || e.network != n.name) continue;
-            tasks.push_back({{"Name", e.name},
-                             {"EndpointID", e.name},
-                             {"EndpointIP", model::format_ipv4(e.ip)},
-                             {"Info", {{"Host IP", host_ip[e.node]}}}});
-        }
-        if (tasks.empty()) continue;
+        auto found = tasks_of.find(s.name);
+        if (found == tasks_of.end()) continue;
+        ordered_json& tasks = found->second;
         ordered_json ports = ordered_json::array();
         if (n.ingress)
             for (const auto& p : s.ports)
@@ -41,10 +48,10 @@ ordered_json services_on(const model::Config& config, const model::Network& n,
         auto vip = s.vips.find(n.name);
         auto index = lb_indexes.find({s.name, n.name});
         services[s.name] = {
-            {"VIP", vip == s.vips.end() ? std::string() : model::format_ipv4(vip->second)},
+            {"VIP", vip == s.vips.end() ? std::string("<nil>") : model::format_ipv4(vip->second)},
             {"Ports", ports},
             {"LocalLBIndex", index == lb_indexes.end() ? 0 : index->second},
-            {"Tasks", tasks}};
+            {"Tasks", std::move(tasks)}};
     }
     ordered_json out = ordered_json::object();
     for (auto& [name, service] : services)
@@ -154,8 +161,16 @@ ordered_json service_inspect(const model::Config& config, const model::Service& 
     ordered_json endpoint;
     endpoint["Spec"] = endpoint_spec;
     if (!ports.empty()) endpoint["Ports"] = ports;
+    // The ingress VIP first: swarmkit's allocator puts the ingress network's VIP in
+    // Endpoint.VirtualIPs when a service publishes in ingress mode, and allocateService
+    // keeps it ahead of the VIPs of the networks the spec names.
+    std::vector<std::string> attached = model::attached_networks(config, s);
+    const model::Network* ingress = config.ingress_network();
+    std::stable_partition(attached.begin(), attached.end(), [&](const std::string& name) {
+        return ingress != nullptr && name == ingress->name;
+    });
     ordered_json vips = ordered_json::array();
-    for (const auto& name : model::attached_networks(config, s)) {
+    for (const auto& name : attached) {
         auto vip = s.vips.find(name);
         if (vip == s.vips.end()) continue;
         uint8_t length = 32;

@@ -293,22 +293,32 @@ NetworkState::NetworkState(StateSettings settings)
 namespace {
 
 // Objects of `items` without an id or creation time get those of the object `match`
-// finds, when its id is not taken, or new ones.
+// finds, when its id is not taken, or new ones. The ids in use are counted once, so that
+// this is linear in the number of objects.
 template <typename T, typename Match, typename NewId, typename Now>
 void give_identity(std::vector<T>& items, Match match, NewId new_id, Now now) {
-    auto id_taken = [&](const std::string& id, const T* self) {
-        for (const auto& o : items)
-            if (&o != self && o.id == id) return true;
-        return false;
+    std::unordered_map<std::string, std::size_t> holders; // id -> objects that have it
+    for (const auto& o : items)
+        if (!o.id.empty()) ++holders[o.id];
+    // Whether an object other than `self` has `id`.
+    auto id_taken = [&](const std::string& id, const T& self) {
+        auto it = holders.find(id);
+        const std::size_t others = it == holders.end() ? 0 : it->second - (self.id == id ? 1 : 0);
+        return others > 0;
+    };
+    auto set_id = [&](T& self, std::string id) {
+        if (!self.id.empty()) --holders[self.id];
+        self.id = std::move(id);
+        ++holders[self.id];
     };
     for (auto& n : items) {
         if (!n.id.empty() && !n.created.empty()) continue;
         if (const T* m = match(n)) {
-            if (n.id.empty() && !m->id.empty() && !id_taken(m->id, &n)) n.id = m->id;
+            if (n.id.empty() && !m->id.empty() && !id_taken(m->id, n)) set_id(n, m->id);
             if (n.created.empty() && n.id == m->id) n.created = m->created;
         }
-        while (n.id.empty() || id_taken(n.id, &n))
-            n.id = new_id();
+        while (n.id.empty() || id_taken(n.id, n))
+            set_id(n, new_id());
         if (n.created.empty()) n.created = now();
     }
 }
@@ -316,7 +326,9 @@ void give_identity(std::vector<T>& items, Match match, NewId new_id, Now now) {
 // The addresses in use in each network of `config`, to lend only free ones.
 class UsedAddresses {
 public:
-    explicit UsedAddresses(const model::Config& config) : config_(config) {
+    explicit UsedAddresses(const model::Config& config) {
+        for (const auto& n : config.networks)
+            networks_[n.name] = &n;
         for (const auto& e : config.endpoints)
             used_[e.network].insert(e.ip.value);
         for (const auto& sv : config.services)
@@ -327,9 +339,8 @@ public:
     }
     // Takes `ip` in `network` if it is a free host address there.
     bool take(const std::string& network, model::Ipv4 ip) {
-        const model::Network* n = nullptr;
-        for (const auto& candidate : config_.networks)
-            if (candidate.name == network) n = &candidate;
+        auto it = networks_.find(network);
+        const model::Network* n = it == networks_.end() ? nullptr : it->second;
         if (n == nullptr || !n->subnet.contains(ip) || ip == n->gateway) return false;
         const uint32_t first = n->subnet.address.value & n->subnet.mask();
         if (ip.value == first || ip.value == (first | ~n->subnet.mask())) return false;
@@ -337,7 +348,7 @@ public:
     }
 
 private:
-    const model::Config& config_;
+    std::unordered_map<std::string, const model::Network*> networks_;
     std::map<std::string, std::set<uint32_t>> used_;
 };
 
@@ -346,25 +357,29 @@ private:
 void NetworkState::assign_identity(model::Config& next, const model::Config& previous) const {
     auto new_id = [this] { return this->new_id(); };
     auto now = [this] { return this->now(); };
+    // The candidates by name, built once per call: `previous` first, then what the state
+    // file held (the first of a name wins, as a scan in that order would find it).
+    std::unordered_map<std::string, std::vector<const model::Network*>> networks_named;
+    for (const auto* list : {&previous.networks, &remembered_})
+        for (const auto& o : *list)
+            networks_named[o.name].push_back(&o);
     give_identity(
         next.networks,
         [&](const model::Network& n) -> const model::Network* {
-            auto same = [&](const model::Network& o) {
-                return o.name == n.name && o.vni == n.vni && o.subnet == n.subnet;
-            };
-            for (const auto& o : previous.networks)
-                if (same(o)) return &o;
-            for (const auto& o : remembered_)
-                if (same(o)) return &o;
+            auto it = networks_named.find(n.name);
+            if (it == networks_named.end()) return nullptr;
+            for (const model::Network* o : it->second)
+                if (o->vni == n.vni && o->subnet == n.subnet) return o;
             return nullptr;
         },
         new_id, now);
+    std::unordered_map<std::string, const model::Service*> services_named;
+    for (const auto* list : {&previous.services, &remembered_services_})
+        for (const auto& o : *list)
+            services_named.emplace(o.name, &o); // keeps the first of a name
     auto previous_service = [&](const std::string& name) -> const model::Service* {
-        for (const auto& o : previous.services)
-            if (o.name == name) return &o;
-        for (const auto& o : remembered_services_)
-            if (o.name == name) return &o;
-        return nullptr;
+        auto it = services_named.find(name);
+        return it == services_named.end() ? nullptr : it->second;
     };
     give_identity(
         next.services, [&](const model::Service& sv) { return previous_service(sv.name); }, new_id,
@@ -714,6 +729,12 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         throw std::runtime_error(fmt::format("IPAM rejects the configuration: {}", e.what()));
     }
     validate_config(merged);
+    // The state file's services and load balancers were lent to the objects restored with
+    // it; once those are running, a service or load balancer that comes later is new to
+    // IPAM (as Docker's: a new id, and freed addresses back only after the serial cursor
+    // wraps).
+    remembered_services_.clear();
+    remembered_load_balancers_.clear();
     ipam_ = std::move(fresh);
     file_names_ = ConfigFileNames::of(from_file);
     update_lb_indexes(merged);

@@ -131,8 +131,8 @@ public:
     // Networks without an id or creation time get those of the network with the same
     // name, VNI and subnet in `previous` (else in the state file read at start-up), or
     // new ones; services those of the service with the same name. Services also get back
-    // the VIPs they lack, and `next` the load balancers it lacks, from `previous` (else
-    // the state file), when those addresses are still free in `next`.
+    // the VIPs they lack, and `next` the load balancers it lacks, from `previous` (else,
+    // during restore() only, the state file), when those addresses are still free in `next`.
     void assign_identity(model::Config& next, const model::Config& previous) const;
 
     // assign_identity(), then what IPAM still has to hand out for services, in `work` (a
@@ -175,7 +175,8 @@ private:
     StateSettings settings_;
     Ipam ipam_;
     ConfigFileNames file_names_; // the config file's objects
-    // What the state file held at start-up, lent to the objects that lack it.
+    // What the state file held at start-up, lent to the objects that lack it: networks for
+    // as long as the process runs, services and load balancers only within restore().
     std::vector<model::Network> remembered_;
     std::vector<model::Service> remembered_services_;
     std::vector<model::LoadBalancer> remembered_load_balancers_;

@@ -70,9 +70,32 @@ model::Config load_document(const json& params, const char* field) {
     throw RequestError{fmt::format("{}: must be a YAML/JSON string or an object", field), field};
 }
 
+// Fields of the patched document, read before the loader has checked it: a field that is
+// absent or of the wrong type (or null) reads as `fallback`, so the loader, which runs later,
+// reports it with its path. (json::value() would throw type_error.302 instead.)
+std::string text_field(const json& object, const char* key, const std::string& fallback = "") {
+    if (!object.is_object()) return fallback;
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+bool flag_field(const json& object, const char* key) {
+    if (!object.is_object()) return false;
+    auto it = object.find(key);
+    return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+// A list field, or an empty list when it is absent or not a list.
+const json& list_field(const json& object, const char* key) {
+    static const json empty = json::array();
+    if (!object.is_object()) return empty;
+    auto it = object.find(key);
+    return it != object.end() && it->is_array() ? *it : empty;
+}
+
 int find_by_name(const json& list, const std::string& name) {
     for (size_t i = 0; i < list.size(); i++)
-        if (list[i].value("name", "") == name) return static_cast<int>(i);
+        if (text_field(list[i], "name") == name) return static_cast<int>(i);
     return -1;
 }
 
@@ -82,14 +105,14 @@ std::string names(const std::vector<std::string>& list) {
 
 // The ingress network's name in a document, "" when there is none.
 std::string ingress_name(const json& doc) {
-    for (const json& n : doc["networks"])
-        if (n.value("ingress", false)) return n.value("name", "");
+    for (const json& n : list_field(doc, "networks"))
+        if (flag_field(n, "ingress")) return text_field(n, "name");
     return "";
 }
 
 bool publishes_ingress(const json& service) {
-    for (const json& p : service.value("ports", json::array()))
-        if (p.is_object() && p.value("mode", "ingress") == "ingress") return true;
+    for (const json& p : list_field(service, "ports"))
+        if (p.is_object() && text_field(p, "mode", "ingress") == "ingress") return true;
     return false;
 }
 
@@ -101,18 +124,18 @@ std::string in_use(const json& doc, const std::string& kind, const std::string& 
     std::vector<std::string> endpoints, services;
     if (kind == "network") {
         if (ingress_name(doc) == name) {
-            for (const json& sv : doc["services"])
-                if (publishes_ingress(sv)) services.push_back(sv.value("name", "?"));
+            for (const json& sv : list_field(doc, "services"))
+                if (publishes_ingress(sv)) services.push_back(text_field(sv, "name", "?"));
             if (!services.empty())
                 return fmt::format("ingress network '{}' cannot be removed while service(s) "
                                    "publish ports in ingress mode: {}",
                                    name, names(services));
         }
-        for (const json& sv : doc["services"])
-            for (const json& n : sv.value("networks", json::array()))
-                if (n == name) services.push_back(sv.value("name", "?"));
-        for (const json& e : doc["endpoints"])
-            if (e.value("network", "") == name) endpoints.push_back(e.value("name", "?"));
+        for (const json& sv : list_field(doc, "services"))
+            for (const json& n : list_field(sv, "networks"))
+                if (n == name) services.push_back(text_field(sv, "name", "?"));
+        for (const json& e : list_field(doc, "endpoints"))
+            if (text_field(e, "network") == name) endpoints.push_back(text_field(e, "name", "?"));
         std::vector<std::string> users;
         if (!services.empty()) users.push_back("service(s): " + names(services));
         if (!endpoints.empty()) users.push_back("endpoint(s): " + names(endpoints));
@@ -120,14 +143,14 @@ std::string in_use(const json& doc, const std::string& kind, const std::string& 
         return fmt::format("network '{}' is in use by {}", name, fmt::join(users, " and "));
     }
     if (kind == "peer") {
-        for (const json& e : doc["endpoints"])
-            if (e.value("node", "") == name) endpoints.push_back(e.value("name", "?"));
+        for (const json& e : list_field(doc, "endpoints"))
+            if (text_field(e, "node") == name) endpoints.push_back(text_field(e, "name", "?"));
         if (endpoints.empty()) return "";
         return fmt::format("peer '{}' is in use by endpoint(s): {}", name, names(endpoints));
     }
     if (kind == "service") {
-        for (const json& e : doc["endpoints"])
-            if (e.value("service", "") == name) endpoints.push_back(e.value("name", "?"));
+        for (const json& e : list_field(doc, "endpoints"))
+            if (text_field(e, "service") == name) endpoints.push_back(text_field(e, "name", "?"));
         if (endpoints.empty()) return "";
         return fmt::format("service '{}' has task(s): {}; detach them first (they are the "
                            "orchestrator's endpoints, vxmesh does not remove them)",
@@ -140,12 +163,12 @@ std::string in_use(const json& doc, const std::string& kind, const std::string& 
 // them, for dnsrr) go, and IPAM frees them.
 void prune_vips(json& service, const std::string& ingress) {
     if (!service.contains("vips") || !service["vips"].is_object()) return;
-    if (service.value("endpoint_mode", "vip") == "dnsrr") {
+    if (text_field(service, "endpoint_mode", "vip") == "dnsrr") {
         service.erase("vips");
         return;
     }
     std::set<std::string> attached;
-    for (const json& n : service.value("networks", json::array()))
+    for (const json& n : list_field(service, "networks"))
         if (n.is_string()) attached.insert(n.get<std::string>());
     if (!ingress.empty() && publishes_ingress(service)) attached.insert(ingress);
     json kept = json::object();
@@ -169,7 +192,7 @@ model::Config load_patched(const json& doc,
             const json& list = doc[plural(kind)];
             size_t index = std::stoul(match[2]);
             if (index < list.size()) {
-                auto it = touched.find({kind, list[index].value("name", "")});
+                auto it = touched.find({kind, text_field(list[index], "name")});
                 if (it != touched.end()) {
                     std::string path = fmt::format("ops[{}].object{}", it->second, match[3].str());
                     throw RequestError{fmt::format("{}: {}", path, m.reason), path};
@@ -203,15 +226,19 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
         const json& op = ops[i];
         std::string at = fmt::format("ops[{}]", i);
         if (!op.is_object()) throw RequestError{at + ": must be an object", at};
-        std::string action = op.value("op", "");
-        std::string kind = op.value("kind", "");
+        std::string action = text_field(op, "op");
+        std::string kind = text_field(op, "kind");
         if (std::find(std::begin(kinds), std::end(kinds), kind) == std::end(kinds))
             throw RequestError{
                 fmt::format("{}.kind: must be network, peer, endpoint or service", at),
                 at + ".kind"};
         json& list = doc[plural(kind)];
         if (action == "remove") {
-            std::string name = op.value("name", "");
+            if (!op.contains("name") || !op["name"].is_string())
+                throw RequestError{
+                    fmt::format("{}.name: expected the name of the {} to remove", at, kind),
+                    at + ".name"};
+            std::string name = op["name"];
             int index = find_by_name(list, name);
             if (index < 0)
                 throw RequestError{fmt::format("{}.name: no {} '{}'", at, kind, name), at + ".name"};
@@ -249,16 +276,16 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
 
     const std::string ingress = ingress_name(doc);
     for (json& service : doc["services"])
-        if (updated_services.count(service.value("name", ""))) prune_vips(service, ingress);
+        if (updated_services.count(text_field(service, "name"))) prune_vips(service, ingress);
     // Load balancers are IPAM's, not the client's: those whose node has no task left on
     // their network go (with the node or network, if the patch removes them too).
     std::set<std::pair<std::string, std::string>> tasks_at;
-    for (const json& e : doc["endpoints"])
+    for (const json& e : list_field(doc, "endpoints"))
         if (e.is_object() && e.contains("service"))
-            tasks_at.insert({e.value("network", ""), e.value("node", "")});
+            tasks_at.insert({text_field(e, "network"), text_field(e, "node")});
     json load_balancers = json::array();
-    for (const json& lb : doc["load_balancers"])
-        if (tasks_at.count({lb.value("network", ""), lb.value("node", "")}))
+    for (const json& lb : list_field(doc, "load_balancers"))
+        if (tasks_at.count({text_field(lb, "network"), text_field(lb, "node")}))
             load_balancers.push_back(lb);
     doc["load_balancers"] = load_balancers;
 
@@ -298,8 +325,12 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
             auto op = touched.find({"endpoint", name});
             const std::string at = op != touched.end() ? fmt::format("ops[{}].object", op->second)
                                                        : fmt::format("endpoints[{}]", index);
-            if (!e.contains("network") || !e["network"].is_string())
+            if (!e.contains("network") || e["network"].is_null())
                 throw RequestError{at + ": missing required field 'network'", at};
+            if (!e["network"].is_string())
+                throw RequestError{fmt::format("{}.network: expected a network name, got {}", at,
+                                               e["network"].dump()),
+                                   at + ".network"};
             const std::string network = e["network"];
             bool known = false;
             for (const auto& n : without.networks) known = known || n.name == network;

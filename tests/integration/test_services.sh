@@ -67,9 +67,9 @@ ok=$(jf '(len(d) == 1 and d[0]["ID"] == "'"$WEB_ID"'" and d[0]["Spec"]["Name"] =
     and d[0]["Spec"]["EndpointSpec"]["Ports"] == [
         {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 8080, "PublishMode": "ingress"},
         {"Protocol": "udp", "TargetPort": 53, "PublishedPort": 5353, "PublishMode": "ingress"}]
-    and [v["Addr"] for v in d[0]["Endpoint"]["VirtualIPs"]] == ["10.0.1.4/24", "10.0.0.2/24"]
+    and [v["Addr"] for v in d[0]["Endpoint"]["VirtualIPs"]] == ["10.0.0.2/24", "10.0.1.4/24"]
     and list(d[0]) == ["ID", "CreatedAt", "Spec", "Endpoint"])' <"$LAB_DIR/inspect-web.json" 2>&1)
-[ "$rc" = 0 ] && [ "$ok" = True ] && pass "service inspect web: docker's keys, VIPs 10.0.1.4/24 on blue (after n1c1, n2c1) and 10.0.0.2/24 on ingress (attached implicitly)" ||
+[ "$rc" = 0 ] && [ "$ok" = True ] && pass "service inspect web: docker's keys, VIPs 10.0.0.2/24 on ingress (attached implicitly, listed first as swarmkit does) and 10.0.1.4/24 on blue (after n1c1, n2c1)" ||
     fail "service inspect web" "exit $rc, check '$ok': $(head -c 500 <<<"$out" | tr '\n' ' ')"
 out=$(ctl service inspect "${WEB_ID:0:6}" 2>&1)
 [ "$(jf 'd[0]["Spec"]["Name"]' <<<"$out" 2>/dev/null)" = web ] && pass "service inspect by id prefix" || fail "service inspect by id prefix" "$out"

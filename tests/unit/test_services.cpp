@@ -315,7 +315,7 @@ TEST_CASE("a dnsrr service has no VIP; its tasks still get load balancers", "[se
     CHECK(r["result"]["allocated_load_balancers"][0]["ip"] == "10.0.0.3");
     const auto j = control::network_inspect(n.plane.desired, n.plane.desired.networks[0], true,
                                             n.state.lb_indexes());
-    CHECK(j["Services"]["rr"]["VIP"] == "");
+    CHECK(j["Services"]["rr"]["VIP"] == "<nil>"); // Docker's nil net.IP, printed
     // Switching to vip gives it one; back to dnsrr frees it.
     json to_vip = {{"name", "rr"}, {"endpoint_mode", "vip"}};
     r = n.patch(json::array({{{"op", "update"}, {"kind", "service"}, {"object", to_vip}}}));
@@ -503,12 +503,12 @@ TEST_CASE("service inspect: Docker's keys, in Docker's order", "[services]") {
         ],
         "VirtualIPs": [
             {
-                "NetworkID": "0000000000000000000000002",
-                "Addr": "10.0.1.2/24"
-            },
-            {
                 "NetworkID": "0000000000000000000000001",
                 "Addr": "10.0.0.2/24"
+            },
+            {
+                "NetworkID": "0000000000000000000000002",
+                "Addr": "10.0.1.2/24"
             }
         ]
     }
@@ -586,6 +586,54 @@ services:
     CHECK(json::parse(read_file(path))["config_file_services"] == json::array({"conf", "s"}));
 }
 
+TEST_CASE("after a restart, a service or load balancer created again is new, as Docker's",
+          "[services][state]") {
+    TempDir dir;
+    const std::string path = dir.path + "/state.json";
+    const std::string yaml = kNode + R"(networks:
+  - name: web
+    vni: 4097
+    subnet: 10.0.1.0/24
+)";
+    std::string id, created;
+    {
+        Node n(yaml, settings(path));
+        REQUIRE(ok_or_error(n.add("service", service("s", {"web"}))) == "ok"); // 10.0.1.2
+        REQUIRE(ok_or_error(n.task("s.1", "s", "web", "node2")) == "ok");      // .3, lb .4
+        id = n.service("s").id;
+        created = n.service("s").created;
+    }
+    // New ids and times after the restart differ from those before it.
+    control::StateSettings later = settings(path);
+    later.new_id = [count = std::make_shared<int>(100)] {
+        return fmt::format("{:0>25}", ++*count);
+    };
+    later.now = [] { return std::string("2024-06-01T12:00:00.000000000Z"); };
+    Node n(yaml, later);
+    REQUIRE(n.service("s").id == id); // the state file's service, as it was
+    REQUIRE(n.load_balancers() == std::vector<std::string>{"lb-web@node2 10.0.1.4"});
+
+    // IPAM's cursors are not persisted: after the restart the search starts from the
+    // bottom. A task on node1 moves the cursor past node2's load balancer.
+    REQUIRE(ok_or_error(n.task("s.2", "s", "web", "node1")) == "ok"); // .5, lb .6
+    // node2's load balancer goes with its last task; with the next task there, a new one
+    // gets the next address (freed addresses come back only after the cursor wraps).
+    REQUIRE(ok_or_error(n.remove("endpoint", "s.1")) == "ok");
+    REQUIRE(n.load_balancers() == std::vector<std::string>{"lb-web@node1 10.0.1.6"});
+    REQUIRE(ok_or_error(n.task("s.3", "s", "web", "node2")) == "ok"); // .7
+    CHECK(n.load_balancers() ==
+          std::vector<std::string>{"lb-web@node1 10.0.1.6", "lb-web@node2 10.0.1.8"});
+
+    // docker service rm, then create: a new id, CreatedAt and VIP.
+    REQUIRE(ok_or_error(n.remove("endpoint", "s.2")) == "ok");
+    REQUIRE(ok_or_error(n.remove("endpoint", "s.3")) == "ok");
+    REQUIRE(ok_or_error(n.remove("service", "s")) == "ok");
+    REQUIRE(ok_or_error(n.add("service", service("s", {"web"}))) == "ok");
+    CHECK(n.service("s").id != id);
+    CHECK(n.service("s").created != created);
+    CHECK(model::format_ipv4(n.service("s").vips.at("web")) == "10.0.1.9");
+}
+
 TEST_CASE("apply and SIGHUP keep the VIPs and load balancers a document leaves out", "[services]") {
     const std::string yaml = kNode + R"(networks:
   - name: web
@@ -645,4 +693,48 @@ TEST_CASE("config/README.md's services example loads, and gets the VIPs it says"
     CHECK(model::format_ipv4(n.service("front").vips.at("ingress")) == "10.0.0.2");
     CHECK(n.service("db").vips.empty());
     CHECK(n.load_balancers() == std::vector<std::string>{"lb-web@node2 10.0.1.3"});
+}
+
+TEST_CASE("fields of the wrong type in a patch are reported by the loader, with their paths",
+          "[services]") {
+    Node n(kNode);
+    REQUIRE(ok_or_error(n.create({{"name", "web"}})) == "ok"); // no ingress network
+    CHECK(error_of(n.add(
+              "network",
+              {{"name", "x"}, {"vni", 5000}, {"subnet", "10.9.0.0/24"}, {"ingress", "yes"}})) ==
+          "ops[0].object.ingress | ops[0].object.ingress: expected true or false, got the "
+          "string 'yes'");
+    CHECK(error_of(n.add("endpoint",
+                         {{"name", "s.1"}, {"network", 7}, {"node", "node2"}, {"service", "s"}})) ==
+          "ops[0].object.network | ops[0].object.network: expected a network name, got 7");
+    CHECK(error_of(n.add("endpoint", {{"name", "s.1"}, {"node", "node2"}, {"service", "s"}})) ==
+          "ops[0].object | ops[0].object: missing required field 'network'");
+    CHECK(error_of(n.add("endpoint", {{"name", "s.1"},
+                                      {"network", 7},
+                                      {"ip", "10.0.0.9"},
+                                      {"node", "node2"},
+                                      {"service", "s"}})) ==
+          "ops[0].object.network | ops[0].object.network: unknown network '7'");
+    CHECK(error_of(n.add("service", service("s", {"web"}, json::parse(R"([
+        {"published": 8080, "target": 80, "mode": 1}])")))) ==
+          "ops[0].object.ports[0].mode | ops[0].object.ports[0].mode: expected ingress or host, "
+          "got '1'");
+    REQUIRE(ok_or_error(n.add("service", service("s", {"web"}))) == "ok");
+    CHECK(error_of(n.patch(json::array(
+              {{{"op", "update"},
+                {"kind", "service"},
+                {"object",
+                 {{"name", "s"},
+                  {"ports",
+                   json::parse(R"([{"published": 8080, "target": 80, "mode": 1}])")}}}}}))) ==
+          "ops[0].object.ports[0].mode | ops[0].object.ports[0].mode: expected ingress or host, "
+          "got '1'");
+    CHECK(error_of(n.patch(json::array({{{"op", "update"},
+                                         {"kind", "service"},
+                                         {"object", {{"name", "s"}, {"endpoint_mode", 2}}}}}))) ==
+          "ops[0].object.endpoint_mode | ops[0].object.endpoint_mode: expected vip or dnsrr, got "
+          "'2'");
+    CHECK(error_of(n.patch(json::array({{{"op", "remove"}, {"kind", "network"}, {"name", 3}}}))) ==
+          "ops[0].name | ops[0].name: expected the name of the network to remove");
+    CHECK(n.held("web") == std::vector<std::string>{"10.0.0.2 s (VIP)"}); // nothing changed
 }
