@@ -4,6 +4,7 @@
 //
 // Errors are compared in full, so a change of wording is a deliberate, visible change.
 #include "control/ipam.hpp"
+#include "tests/unit/control_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 using vxmesh::control::Ipam;
+using vxmesh::testing::TempDir;
 using vxmesh::control::IpamConfig;
 using vxmesh::control::IpamError;
 using vxmesh::control::NetworkInfo;
@@ -74,23 +76,6 @@ std::string subnet_of(const NetworkInfo& info) {
 std::string created_subnet(Ipam& ipam, const std::string& name) {
     return subnet_of(ipam.create_network(request(name)));
 }
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its files at scope exit.
-struct TempDir {
-    std::string path;
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/ipam-test-XXXXXX";
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        for (const char* name : {"/state.json", "/state.json.tmp"}) {
-            ::unlink((path + name).c_str());
-        }
-        ::rmdir(path.c_str());
-    }
-};
 
 void write_file(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);

@@ -3,11 +3,9 @@
 // A fake ControlPlane stands in for the running process.
 //
 // Errors are compared in full, with their paths, so a change of wording is deliberate.
-#include "control/config_load.hpp"
 #include "control/model_json.hpp"
 #include "control/network_inspect.hpp"
-#include "control/network_state.hpp"
-#include "control/rpc.hpp"
+#include "tests/unit/control_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -27,90 +25,15 @@ using vxmesh::control::NetworkState;
 using vxmesh::control::StateSettings;
 namespace control = vxmesh::control;
 namespace model = vxmesh::model;
+using namespace vxmesh::testing;
 
 namespace {
-
-// node1 with two access ports and one peer; networks as each test needs.
-const std::string kNode = R"(node:
-  name: node1
-  data_path_addr: 10.99.0.1/24
-  underlay:
-    device: net_af_packet0,iface=ul
-ports:
-  - name: c1
-    device: net_af_packet1,iface=c1
-  - name: c2
-    device: net_af_packet2,iface=c2
-peers:
-  - name: node2
-    address: 10.99.0.2
-)";
 
 const std::string kBlue = R"(networks:
   - name: blue
     vni: 4097
     subnet: 10.0.1.0/24
 )";
-
-struct FakePlane : ControlPlane {
-    model::Config desired;
-    uint64_t gen = 1;
-    std::string reject; // apply() throws this when set
-    int applied = 0;
-
-    explicit FakePlane(const model::Config& c) : desired(c) {}
-    const model::Config& config() const override { return desired; }
-    uint64_t generation() const override { return gen; }
-    void apply(const model::Config& next) override {
-        if (!reject.empty()) throw std::runtime_error(reject);
-        desired = next;
-        ++gen;
-        ++applied;
-    }
-    json stats() const override { return {{"generation", gen}}; }
-};
-
-// Deterministic ids ("0000000000000000000000001"...) and times.
-StateSettings settings(const std::string& path = "") {
-    StateSettings s;
-    s.path = path;
-    auto ids = std::make_shared<int>(0);
-    auto ticks = std::make_shared<int>(0);
-    s.new_id = [ids] { return fmt::format("{:0>25}", ++*ids); };
-    s.now = [ticks] { return fmt::format("2024-05-01T12:00:00.{:09}Z", ++*ticks); };
-    return s;
-}
-
-// A plane and its state, started as vxmesh starts: state.restore() of the file's config.
-struct Node {
-    NetworkState state;
-    FakePlane plane;
-    Node(const std::string& yaml, StateSettings s = settings())
-        : state(std::move(s)), plane(model::Config{}) {
-        plane.desired = state.restore(control::load_config_string(yaml, "node1.yaml"));
-    }
-    json call(const json& request) { return handle_request(plane, state, request.dump()); }
-    json call(const std::string& line) { return handle_request(plane, state, line); }
-    json create(json params) {
-        return call(json{{"op", "network_create"}, {"params", std::move(params)}});
-    }
-    json patch(json ops, bool dry_run = false) {
-        return call(
-            json{{"op", "patch"}, {"params", {{"ops", std::move(ops)}, {"dry_run", dry_run}}}});
-    }
-    json attach(const std::string& name, const std::string& network,
-                const std::string& node = "node1") {
-        json object = {{"name", name}, {"network", network}, {"node", node}};
-        if (node == "node1") object["port"] = "c1";
-        return patch(json::array({{{"op", "add"}, {"kind", "endpoint"}, {"object", object}}}));
-    }
-    const model::Network& network(const std::string& name) const {
-        for (const auto& n : plane.desired.networks)
-            if (n.name == name) return n;
-        FAIL("no network " << name);
-        throw std::logic_error("unreachable");
-    }
-};
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
     for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
@@ -120,39 +43,6 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 std::string with_node_address(const std::string& yaml, const std::string& address) {
     return replace_all(yaml, "data_path_addr: 10.99.0.1/24", "data_path_addr: " + address + "/24");
-}
-
-// The reply's error and path, as one string "PATH | MESSAGE", or "ok".
-std::string error_of(const json& reply) {
-    if (reply.value("ok", false)) return "ok";
-    return reply.value("path", "") + " | " + reply.value("error", "");
-}
-
-std::string ok_or_error(const json& reply) {
-    return reply.value("ok", false) ? "ok" : reply.dump();
-}
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/rpc-test-XXXXXX";
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        for (const char* name : {"/state.json", "/state.json.tmp", "/sub/state.json"})
-            ::unlink((path + name).c_str());
-        ::rmdir((path + "/sub").c_str());
-        ::rmdir(path.c_str());
-    }
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 } // namespace

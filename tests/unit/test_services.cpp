@@ -4,11 +4,9 @@
 // and services across restarts. A fake ControlPlane stands in for the running process.
 //
 // Errors are compared in full, with their paths, so a change of wording is deliberate.
-#include "control/config_load.hpp"
 #include "control/model_json.hpp"
 #include "control/network_inspect.hpp"
-#include "control/network_state.hpp"
-#include "control/rpc.hpp"
+#include "tests/unit/control_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -24,65 +22,18 @@
 using nlohmann::json;
 namespace control = vxmesh::control;
 namespace model = vxmesh::model;
+using vxmesh::testing::error_of;
+using vxmesh::testing::kNode;
+using vxmesh::testing::ok_or_error;
+using vxmesh::testing::read_file;
+using vxmesh::testing::settings;
+using vxmesh::testing::TempDir;
 
 namespace {
 
-const std::string kNode = R"(node:
-  name: node1
-  data_path_addr: 10.99.0.1/24
-  underlay:
-    device: net_af_packet0,iface=ul
-ports:
-  - name: c1
-    device: net_af_packet1,iface=c1
-  - name: c2
-    device: net_af_packet2,iface=c2
-peers:
-  - name: node2
-    address: 10.99.0.2
-)";
-
-struct FakePlane : control::ControlPlane {
-    model::Config desired;
-    uint64_t gen = 1;
-    const model::Config& config() const override { return desired; }
-    uint64_t generation() const override { return gen; }
-    void apply(const model::Config& next) override {
-        desired = next;
-        ++gen;
-    }
-    json stats() const override { return json::object(); }
-};
-
-control::StateSettings settings(const std::string& path = "") {
-    control::StateSettings s;
-    s.path = path;
-    auto ids = std::make_shared<int>(0);
-    auto ticks = std::make_shared<int>(0);
-    s.new_id = [ids] { return fmt::format("{:0>25}", ++*ids); };
-    s.now = [ticks] { return fmt::format("2024-05-01T12:00:00.{:09}Z", ++*ticks); };
-    return s;
-}
-
-struct Node {
-    control::NetworkState state;
-    FakePlane plane;
-    Node(const std::string& yaml, control::StateSettings s = settings()) : state(std::move(s)) {
-        plane.desired = state.restore(control::load_config_string(yaml, "node1.yaml"));
-    }
-    json call(const json& request) { return control::handle_request(plane, state, request.dump()); }
-    json create(json params) {
-        return call(json{{"op", "network_create"}, {"params", std::move(params)}});
-    }
-    json patch(json ops) {
-        return call(json{{"op", "patch"}, {"params", {{"ops", std::move(ops)}}}});
-    }
-    json add(const std::string& kind, json object) {
-        return patch(json::array({{{"op", "add"}, {"kind", kind}, {"object", std::move(object)}}}));
-    }
-    json remove(const std::string& kind, const std::string& name) {
-        return patch(json::array({{{"op", "remove"}, {"kind", kind}, {"name", name}}}));
-    }
+// The shared Node (tests/unit/control_fixture.hpp) with services' helpers.
+struct Node : vxmesh::testing::Node {
+    using vxmesh::testing::Node::Node;
     json task(const std::string& name, const std::string& service, const std::string& network,
               const std::string& node) {
         json object = {{"name", name}, {"network", network}, {"node", node}, {"service", service}};
@@ -109,40 +60,9 @@ struct Node {
     }
 };
 
-std::string ok_or_error(const json& reply) {
-    return reply.value("ok", false) ? "ok" : reply.dump();
-}
-
-std::string error_of(const json& reply) {
-    if (reply.value("ok", false)) return "ok";
-    return reply.value("path", "") + " | " + reply.value("error", "");
-}
-
 json service(const std::string& name, std::vector<std::string> networks, json ports = json::array(),
              const std::string& mode = "vip") {
     return {{"name", name}, {"networks", networks}, {"ports", ports}, {"endpoint_mode", mode}};
-}
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/svc-test-XXXXXX";
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        for (const char* name : {"/state.json", "/state.json.tmp"})
-            ::unlink((path + name).c_str());
-        ::rmdir(path.c_str());
-    }
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 } // namespace

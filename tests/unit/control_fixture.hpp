@@ -1,0 +1,144 @@
+// What the control-plane unit tests share: node1's configuration, a ControlPlane that
+// records what it is given, deterministic ids and times, a Node (a plane and its
+// NetworkState, started as vxmesh starts) and a temporary directory.
+#pragma once
+
+#include "control/config_load.hpp"
+#include "control/network_state.hpp"
+#include "control/rpc.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+
+namespace vxmesh::testing {
+
+using nlohmann::json;
+
+// node1 with two access ports and one peer; networks as each test needs.
+inline const std::string kNode = R"(node:
+  name: node1
+  data_path_addr: 10.99.0.1/24
+  underlay:
+    device: net_af_packet0,iface=ul
+ports:
+  - name: c1
+    device: net_af_packet1,iface=c1
+  - name: c2
+    device: net_af_packet2,iface=c2
+peers:
+  - name: node2
+    address: 10.99.0.2
+)";
+
+struct FakePlane : control::ControlPlane {
+    model::Config desired;
+    uint64_t gen = 1;
+    std::string reject; // apply() throws this when set
+    int applied = 0;
+
+    const model::Config& config() const override { return desired; }
+    uint64_t generation() const override { return gen; }
+    void apply(const model::Config& next) override {
+        if (!reject.empty()) throw std::runtime_error(reject);
+        desired = next;
+        ++gen;
+        ++applied;
+    }
+    json stats() const override { return {{"generation", gen}}; }
+};
+
+// Deterministic ids ("0000000000000000000000001"...) and times.
+inline control::StateSettings settings(const std::string& path = "") {
+    control::StateSettings s;
+    s.path = path;
+    auto ids = std::make_shared<int>(0);
+    auto ticks = std::make_shared<int>(0);
+    s.new_id = [ids] { return fmt::format("{:0>25}", ++*ids); };
+    s.now = [ticks] { return fmt::format("2024-05-01T12:00:00.{:09}Z", ++*ticks); };
+    return s;
+}
+
+// A plane and its state, started as vxmesh starts: state.restore() of the file's config.
+struct Node {
+    control::NetworkState state;
+    FakePlane plane;
+    explicit Node(const std::string& yaml, control::StateSettings s = settings())
+        : state(std::move(s)) {
+        plane.desired = state.restore(control::load_config_string(yaml, "node1.yaml"));
+    }
+    json call(const json& request) { return control::handle_request(plane, state, request.dump()); }
+    json call(const std::string& line) { return control::handle_request(plane, state, line); }
+    json create(json params) {
+        return call(json{{"op", "network_create"}, {"params", std::move(params)}});
+    }
+    json patch(json ops, bool dry_run = false) {
+        return call(
+            json{{"op", "patch"}, {"params", {{"ops", std::move(ops)}, {"dry_run", dry_run}}}});
+    }
+    json add(const std::string& kind, json object) {
+        return patch(json::array({{{"op", "add"}, {"kind", kind}, {"object", std::move(object)}}}));
+    }
+    json remove(const std::string& kind, const std::string& name) {
+        return patch(json::array({{{"op", "remove"}, {"kind", kind}, {"name", name}}}));
+    }
+    // An endpoint without an address; on this node it goes on port c1.
+    json attach(const std::string& name, const std::string& network,
+                const std::string& node = "node1") {
+        json object = {{"name", name}, {"network", network}, {"node", node}};
+        if (node == "node1") object["port"] = "c1";
+        return add("endpoint", object);
+    }
+    const model::Network& network(const std::string& name) const {
+        for (const auto& n : plane.desired.networks)
+            if (n.name == name) return n;
+        FAIL("no network " << name);
+        throw std::logic_error("unreachable");
+    }
+};
+
+// The reply's error and path, as one string "PATH | MESSAGE", or "ok".
+inline std::string error_of(const json& reply) {
+    if (reply.value("ok", false)) return "ok";
+    return reply.value("path", "") + " | " + reply.value("error", "");
+}
+
+// "ok", or the whole reply.
+inline std::string ok_or_error(const json& reply) {
+    return reply.value("ok", false) ? "ok" : reply.dump();
+}
+
+// A fresh directory under $TMPDIR (or /tmp), removed with the state files the tests
+// write in it (also in its sub/) at scope exit.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        const char* base = std::getenv("TMPDIR");
+        std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/vxmesh-test-XXXXXX";
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path = pattern;
+    }
+    ~TempDir() {
+        for (const char* name : {"/state.json", "/state.json.tmp", "/sub/state.json"})
+            ::unlink((path + name).c_str());
+        ::rmdir((path + "/sub").c_str());
+        ::rmdir(path.c_str());
+    }
+};
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+} // namespace vxmesh::testing
