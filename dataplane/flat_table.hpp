@@ -47,11 +47,43 @@ inline uint32_t crc32c_u64(uint64_t data, uint32_t init) {
 #endif
 }
 
+namespace flat_table_detail {
+
+inline constexpr size_t huge_page = size_t{2} << 20;
+
+// `bytes` (a multiple of huge_page) of fresh anonymous memory, 2 MB aligned, advised for
+// transparent huge pages (advice the kernel may refuse).
+inline void* map_huge(size_t bytes) {
+    size_t span = bytes + huge_page;
+    void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw std::bad_alloc();
+    auto start = reinterpret_cast<uintptr_t>(raw);
+    uintptr_t aligned = (start + huge_page - 1) & ~(uintptr_t{huge_page} - 1);
+    if (aligned > start) munmap(raw, aligned - start);
+    if (uintptr_t end = start + span; end > aligned + bytes)
+        munmap(reinterpret_cast<void*>(aligned + bytes), end - (aligned + bytes));
+    madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+    return reinterpret_cast<void*>(aligned);
+}
+
+// Frees what map_huge (mapped: its size) or aligned_alloc (mapped: 0) gave.
+template <typename T> struct Free {
+    size_t mapped = 0;
+    void operator()(T* p) const {
+        if (mapped != 0)
+            munmap(p, mapped);
+        else
+            std::free(p);
+    }
+};
+
+} // namespace flat_table_detail
+
 class FlatTable {
 public:
     static constexpr uint64_t empty_key = ~uint64_t{0};
     static constexpr uint32_t hash_seed = 0x5f3759df;
-    static constexpr size_t huge_page = size_t{2} << 20;
+    static constexpr size_t huge_page = flat_table_detail::huge_page;
 
     struct Slot {
         uint64_t key;
@@ -67,12 +99,16 @@ public:
         size_t bytes = want * sizeof(Slot);
         // A big table is spread over many pages: without hugetlbfs (vxmesh runs with
         // --no-huge on small machines) ask for transparent huge pages, or every lookup
-        // may miss the TLB as well as the cache.
-        size_t align = bytes >= huge_page ? huge_page : RTE_CACHE_LINE_SIZE;
-        void* p = std::aligned_alloc(align, bytes);
-        if (p == nullptr) throw std::bad_alloc();
-        if (align == huge_page) madvise(p, bytes, MADV_HUGEPAGE); // advice: may be refused
-        slots_.reset(static_cast<Slot*>(p));
+        // may miss the TLB as well as the cache. The memory is mapped fresh and 2 MB
+        // aligned so that it is first touched after the advice (malloc could hand back
+        // pages already faulted in as 4 KB ones).
+        if (bytes >= huge_page) {
+            slots_ = {static_cast<Slot*>(flat_table_detail::map_huge(bytes)), {bytes}};
+        } else {
+            void* p = std::aligned_alloc(RTE_CACHE_LINE_SIZE, bytes);
+            if (p == nullptr) throw std::bad_alloc();
+            slots_ = {static_cast<Slot*>(p), {0}};
+        }
         for (size_t i = 0; i < want; i++)
             slots_[i] = {empty_key, 0};
         mask_ = static_cast<uint32_t>(want - 1);
@@ -140,10 +176,7 @@ private:
         }
     }
 
-    struct Free {
-        void operator()(Slot* p) const { std::free(p); }
-    };
-    std::unique_ptr<Slot[], Free> slots_;
+    std::unique_ptr<Slot[], flat_table_detail::Free<Slot>> slots_;
     uint32_t mask_ = 0;
     size_t size_ = 0;
     size_t limit_ = 0;
