@@ -100,6 +100,8 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
         auto index = static_cast<uint16_t>(s->networks.size());
         s->networks.push_back({n.vni, rte_cpu_to_be_32(n.vni << 8), n.mtu, be(n.gateway)});
         network_index.emplace(n.name, index);
+        dp::VniSlot& direct = s->vni_direct[n.vni % dp::Snapshot::vni_direct_size];
+        if (direct.vni_word == dp::VniSlot::empty) direct = {rte_cpu_to_be_32(n.vni << 8), index};
         add(s->vnis, n.vni, index, "VNI",
             fmt::format("{}networks: {}: VNI {}", where(n.origin), n.name, n.vni));
     }

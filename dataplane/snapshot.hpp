@@ -87,6 +87,12 @@ struct NetworkEntry {
     rte_be32_t gateway;
 };
 
+struct VniSlot {
+    static constexpr rte_be32_t empty = ~rte_be32_t{0}; // no VNI word has its low byte set
+    rte_be32_t vni_word = empty; // VNI << 8, network order, as in the VXLAN header
+    uint16_t network = 0;
+};
+
 struct alignas(64) PeerEntry {
     uint8_t outer[vxlan_outer_size]; // template: dst MAC patched per packet from the neighbour
     uint32_t ip_partial_sum;         // one's-complement sum of the outer IPv4 header,
@@ -112,6 +118,12 @@ struct Snapshot {
     PortSources port_sources[max_ports_snapshot];
     FlatTable arp;  // arp_key → packed MAC
     FlatTable vnis; // VNI → network id
+    // Decapsulation's first look for a VNI's network: slot VNI % vni_direct_size holds
+    // the first network whose VNI falls there (swarm hands VNIs out serially, so 256
+    // networks in a row never share a slot); a VNI not found there is looked up in
+    // `vnis`. With many networks in a burst this saves a table lookup per packet.
+    static constexpr size_t vni_direct_size = 256;
+    VniSlot vni_direct[vni_direct_size];
 
     const NeighbourTable* neighbours = nullptr;
     CaptureSpec capture; // active only while vxmeshctl capture runs

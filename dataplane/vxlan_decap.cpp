@@ -37,14 +37,22 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
             drop(lc, Drop::VxlanBadFlags, m);
             continue;
         }
-        if (!have_last || vxlan->vx_vni != last_vni) {
-            const uint64_t* network = s.vnis.find(rte_be_to_cpu_32(vxlan->vx_vni) >> 8);
-            if (unlikely(network == nullptr)) {
-                drop(lc, Drop::VxlanUnknownVni, m);
-                continue;
+        // The VNI and its reserved low byte, ignored on receipt (RFC 7348 §5).
+        rte_be32_t word = vxlan->vx_vni & RTE_BE32(0xffffff00);
+        if (!have_last || word != last_vni) {
+            uint32_t vni = rte_be_to_cpu_32(word) >> 8;
+            const VniSlot& direct = s.vni_direct[vni % Snapshot::vni_direct_size];
+            if (likely(direct.vni_word == word)) {
+                last_network = direct.network;
+            } else {
+                const uint64_t* network = s.vnis.find(vni);
+                if (unlikely(network == nullptr)) {
+                    drop(lc, Drop::VxlanUnknownVni, m);
+                    continue;
+                }
+                last_network = static_cast<uint16_t>(*network);
             }
-            last_vni = vxlan->vx_vni;
-            last_network = static_cast<uint16_t>(*network);
+            last_vni = word;
             have_last = true;
         }
         keys[n_valid] =

@@ -58,6 +58,29 @@ TEST_CASE("decap: one burst mixing VNIs, known and unknown, each frame on its ow
     CHECK(node.dropped_total() == 4);
 }
 
+TEST_CASE("decap: two VNIs that share a direct-lookup slot, and the reserved byte") {
+    // Red on VNI 4353 = 4097 + 256: blue holds the slot of the snapshot's direct VNI
+    // lookup, so red is found through the VNI table. The VNI word's reserved low byte
+    // is ignored on receipt (RFC 7348 §5).
+    std::string yaml = node1_yaml;
+    yaml.replace(yaml.find("vni: 4098"), 9, "vni: 4353");
+    Node node(true, yaml.c_str());
+    Bytes blue = inner_blue();
+    Bytes red = udp_frame(n1c2_mac, n2c2_mac, n2c2_ip, n1c2_ip, 5, 6, 98);
+    Bytes red_reserved = to_node1(4353, red);
+    red_reserved[14 + 20 + 8 + 7] = 0x5a; // VXLAN header byte 7: reserved
+    node.from_underlay({to_node1(4353, red), to_node1(4097, blue), red_reserved,
+                        to_node1(4353, blue), to_node1(4098, red)});
+    CHECK(node.stats.decap == 3);
+    REQUIRE(node.tx_count(c1) == 1);
+    REQUIRE(node.tx_count(c2) == 2);
+    CHECK(node.tx_frame(c1) == blue);
+    CHECK(node.tx_frame(c2, 0) == red);
+    CHECK(node.tx_frame(c2, 1) == red);
+    CHECK(node.dropped(Drop::VxlanUnknownDestination) == 1); // blue's MAC is not on red
+    CHECK(node.dropped(Drop::VxlanUnknownVni) == 1);         // 4098 is no network's now
+}
+
 TEST_CASE("decap: reserved VXLAN flag bits are ignored on receipt (RFC 7348 §5)") {
     Node node;
     node.from_underlay({to_node1(4097, inner_blue(), 0xff000000)});
