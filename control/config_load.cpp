@@ -22,10 +22,10 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
-#include <unordered_map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace vxmesh::control {
@@ -360,6 +360,10 @@ private:
     Mac get_mac(const Entry& e, const std::string& path);
     // The items of an optional list (absent or null: none).
     std::vector<YAML::Node> get_list(const std::optional<Entry>& e, const std::string& path);
+    // A mapping keyed by names (labels, networks): each key a scalar, given once; `read`
+    // gets each key and its value. `kind` names the keys in messages ("label").
+    template <typename Read>
+    void for_each_named(const Entry& e, const std::string& path, const char* kind, Read read);
     // A mapping of label names to string values.
     std::map<std::string, std::string> get_labels(const Entry& e, const std::string& path);
 
@@ -610,28 +614,38 @@ Network Reader::read_network(const YAML::Node& item, const std::string& path) {
     return net;
 }
 
-std::map<std::string, std::string> Reader::get_labels(const Entry& e, const std::string& path) {
+template <typename Read>
+void Reader::for_each_named(const Entry& e, const std::string& path, const char* kind, Read read) {
     record(path, origin(e));
     if (!e.value.IsMap()) fail(origin(e), path, "expected a mapping, got " + describe(e.value));
-    std::map<std::string, std::string> labels;
     std::map<std::string, int> lines;
     for (auto it = e.value.begin(); it != e.value.end(); ++it) {
         const YAML::Node key = it->first;
-        if (!key.IsScalar()) fail(key, path, "expected a label name, got " + describe(key));
+        if (!key.IsScalar())
+            fail(key, path, fmt::format("expected a {} name, got {}", kind, describe(key)));
         const std::string& name = key.Scalar();
         if (auto seen = lines.find(name); seen != lines.end()) {
-            fail(key, path,
-                 fmt::format("duplicate label {} (first at line {})", quote(name), seen->second));
+            fail(
+                key, path,
+                fmt::format("duplicate {} {} (first at line {})", kind, quote(name), seen->second));
         }
         lines[name] = origin(key).line;
-        const std::string value_path = path + "." + name;
-        record(value_path, it->second.IsNull() ? origin(key) : origin(it->second));
-        if (!it->second.IsScalar()) {
-            fail(it->second.IsNull() ? origin(key) : origin(it->second), value_path,
-                 "expected a string, got " + describe(it->second));
-        }
-        labels[name] = it->second.Scalar();
+        read(key, it->second, path + "." + name);
     }
+}
+
+std::map<std::string, std::string> Reader::get_labels(const Entry& e, const std::string& path) {
+    std::map<std::string, std::string> labels;
+    for_each_named(
+        e, path, "label",
+        [&](const YAML::Node& key, const YAML::Node& value, const std::string& value_path) {
+            record(value_path, value.IsNull() ? origin(key) : origin(value));
+            if (!value.IsScalar()) {
+                fail(value.IsNull() ? origin(key) : origin(value), value_path,
+                     "expected a string, got " + describe(value));
+            }
+            labels[key.Scalar()] = value.Scalar();
+        });
     return labels;
 }
 
@@ -708,21 +722,12 @@ model::PublishedPort Reader::read_published_port(const YAML::Node& item, const s
 }
 
 std::map<std::string, Ipv4> Reader::get_vips(const Entry& e, const std::string& path) {
-    record(path, origin(e));
-    if (!e.value.IsMap()) fail(origin(e), path, "expected a mapping, got " + describe(e.value));
     std::map<std::string, Ipv4> vips;
-    std::map<std::string, int> lines;
-    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-        const YAML::Node key = it->first;
-        if (!key.IsScalar()) fail(key, path, "expected a network name, got " + describe(key));
-        const std::string& name = key.Scalar();
-        if (auto seen = lines.find(name); seen != lines.end()) {
-            fail(key, path,
-                 fmt::format("duplicate network {} (first at line {})", quote(name), seen->second));
-        }
-        lines[name] = origin(key).line;
-        vips[name] = get_ipv4(Entry{key, it->second}, path + "." + name);
-    }
+    for_each_named(
+        e, path, "network",
+        [&](const YAML::Node& key, const YAML::Node& value, const std::string& value_path) {
+            vips[key.Scalar()] = get_ipv4(Entry{key, value}, value_path);
+        });
     return vips;
 }
 
@@ -1083,8 +1088,9 @@ private:
                              format_ipv4(p.address)));
         }
         if (auto [it, added] = first_peer_address_.try_emplace(p.address.value, i); !added) {
-            fail(o, addr_path,
-                 fmt::format("{} duplicates peers[{}].address", format_ipv4(p.address), it->second));
+            fail(
+                o, addr_path,
+                fmt::format("{} duplicates peers[{}].address", format_ipv4(p.address), it->second));
         }
         const bool on_link =
             network_of(p.address, n.prefix_length) == network_of(n.data_path_addr, n.prefix_length);
@@ -1323,12 +1329,12 @@ private:
 
     static uint64_t mac_key(const model::Mac& mac) {
         uint64_t v = 0;
-        for (uint8_t b : mac.bytes) v = v << 8 | b;
+        for (uint8_t b : mac.bytes)
+            v = v << 8 | b;
         return v;
     }
     struct PairHash {
-        template <typename A, typename B>
-        std::size_t operator()(const std::pair<A, B>& p) const {
+        template <typename A, typename B> std::size_t operator()(const std::pair<A, B>& p) const {
             return std::hash<A>{}(p.first) * 31 + std::hash<B>{}(p.second);
         }
     };
