@@ -10,6 +10,10 @@
 // "FILE:LINE:COLUMN: PATH: REASON".
 #include "control/config_load.hpp"
 
+#include "control/text_checks.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/format.h>
@@ -23,6 +27,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -63,26 +68,29 @@ using model::format_ipv4;
 using model::format_mac;
 using model::format_prefix;
 
-// User text echoed in a message: quoted, control characters escaped, long text cut.
+// User text echoed in a message: quoted, control characters and bytes that are not
+// UTF-8 escaped, long text cut (never inside a character: the message must stay UTF-8).
 std::string quote(std::string_view text) {
     constexpr std::size_t kMax = 48;
+    const std::string_view shown = utf8_prefix(text, kMax);
     std::string out = "'";
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (i == kMax) {
-            out += "...";
-            break;
-        }
-        const unsigned char c = static_cast<unsigned char>(text[i]);
+    for (std::size_t i = 0; i < shown.size();) {
+        const unsigned char c = static_cast<unsigned char>(shown[i]);
+        const std::size_t n = utf8_sequence_length(shown, i);
         if (c == '\n') {
             out += "\\n";
         } else if (c == '\t') {
             out += "\\t";
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (n == 0 || c < 0x20 || c == 0x7f) {
             out += fmt::format("\\x{:02x}", c);
         } else {
-            out += static_cast<char>(c);
+            out.append(shown.substr(i, n));
+            i += n;
+            continue;
         }
+        ++i;
     }
+    if (shown.size() < text.size()) out += "...";
     out += "'";
     return out;
 }
@@ -306,6 +314,11 @@ public:
     Config read_document(const std::string& text);
 
 private:
+    // Before the tree is built: a NUL byte or bytes that are not UTF-8, at their own
+    // position, and nesting deeper than max_config_depth.
+    void check_text(const std::string& text) const;
+    void check_nesting(const std::string& text) const;
+
     // One "key: value" entry of a mapping.
     struct Entry {
         YAML::Node key;
@@ -741,7 +754,82 @@ model::LoadBalancer Reader::read_load_balancer(const YAML::Node& item, const std
     return lb;
 }
 
+void Reader::check_text(const std::string& text) const {
+    const std::size_t nul = text.find('\0');
+    const std::size_t bad = first_invalid_utf8(std::string_view(text).substr(0, nul));
+    const std::size_t at = std::min(nul, bad);
+    if (at == std::string::npos) return;
+    // Line and column as yaml-cpp counts them: lines from 1, characters from 1.
+    const std::size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+    const std::size_t from = line_start == std::string::npos || at == 0 ? 0 : line_start + 1;
+    int column = 1;
+    for (std::size_t i = from; i < at; ++i)
+        if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) ++column;
+    const int line = 1 + static_cast<int>(std::count(
+                             text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    fail(Origin{file_, line, column}, "",
+         at == nul ? "a NUL byte (YAML text cannot hold one)"
+                   : fmt::format("not valid UTF-8 (byte 0x{:02x})",
+                                 static_cast<unsigned char>(text[at])));
+}
+
+namespace {
+
+// Counts the depth of collections from the parser's events, so that deep nesting is
+// refused at the collection that goes too deep, before a tree (whose building, copying
+// and destruction recurse) exists. Aliases are not followed.
+struct NestingDepth final : YAML::EventHandler {
+    struct TooDeep {
+        YAML::Mark mark;
+    };
+    int depth = 0;
+    void open(const YAML::Mark& mark) {
+        if (++depth > max_config_depth) throw TooDeep{mark};
+    }
+    void OnDocumentStart(const YAML::Mark&) override { depth = 0; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        open(mark);
+    }
+    void OnSequenceEnd() override { --depth; }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        open(mark);
+    }
+    void OnMapEnd() override { --depth; }
+};
+
+} // namespace
+
+void Reader::check_nesting(const std::string& text) const {
+    std::istringstream in(text);
+    NestingDepth depth;
+    YAML::Mark at;
+    try {
+        YAML::Parser parser(in);
+        while (parser.HandleNextDocument(depth)) {
+        }
+        return;
+    } catch (const NestingDepth::TooDeep& e) {
+        at = e.mark;
+    } catch (const YAML::DeepRecursion& e) { // yaml-cpp's own guard, in case it comes first
+        at = e.mark;
+    } catch (const YAML::Exception&) {
+        return; // a syntax error: reported below, by the loader
+    }
+    fail(at.is_null() || at.line < 0 ? Origin{file_, 1, 1}
+                                     : Origin{file_, at.line + 1, at.column + 1},
+         "", fmt::format("nested deeper than {} levels", max_config_depth));
+}
+
 Config Reader::read_document(const std::string& text) {
+    check_text(text);
+    check_nesting(text);
     std::vector<YAML::Node> docs;
     try {
         docs = YAML::LoadAll(text);

@@ -18,6 +18,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// YAML nested deeper than this (collections in collections, the top mapping being 1) is
+// refused; a configuration needs 5.
+constexpr int max_config_depth = 64;
+
 // Parse and validate the file at `path`. Throws ConfigError.
 model::Config load_config_file(const std::string& path);
 

@@ -18,7 +18,8 @@ namespace vxmesh::control {
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const char* what) {
-    throw std::runtime_error(fmt::format("control socket {}: {}: {}", path, what, std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("control socket {}: {}: {}", path, what, std::strerror(errno)));
 }
 
 sockaddr_un address_of(const std::string& path) {
@@ -61,7 +62,8 @@ ControlSocket::ControlSocket(std::string path, Handler handler)
 }
 
 ControlSocket::~ControlSocket() {
-    for (Client& c : clients_) close(c.fd);
+    for (Client& c : clients_)
+        close(c.fd);
     if (listen_fd_ >= 0) {
         close(listen_fd_);
         unlink(path_.c_str());
@@ -95,6 +97,19 @@ bool ControlSocket::flush(Client& c) {
     return true;
 }
 
+std::string ControlSocket::answer(const std::string& line) {
+    // The handler answers every request itself (control/rpc.hpp); should it throw all the
+    // same, the client gets an error and the loop goes on: nothing a client sends ends it.
+    try {
+        return handler_(line);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "vxmesh: control socket: request not handled: {}\n", e.what());
+    } catch (...) {
+        fmt::print(stderr, "vxmesh: control socket: request not handled\n");
+    }
+    return R"({"ok": false, "error": "internal error: the request was not handled"})";
+}
+
 bool ControlSocket::serve(Client& c) {
     char buf[65536];
     bool open = true;
@@ -121,7 +136,7 @@ bool ControlSocket::serve(Client& c) {
         std::string line = c.in.substr(0, end);
         c.in.erase(0, end + 1);
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        c.out += handler_(line);
+        c.out += answer(line);
         c.out += '\n';
     }
     if (!open) {
@@ -147,7 +162,8 @@ void ControlSocket::poll(int timeout_ms) {
         short ev = fds[i + 1].revents;
         bool keep = true;
         if (c.closing) {
-            if (ev & (POLLOUT | POLLHUP | POLLERR)) keep = flush(c) && !c.out.empty() && !(ev & POLLERR);
+            if (ev & (POLLOUT | POLLHUP | POLLERR))
+                keep = flush(c) && !c.out.empty() && !(ev & POLLERR);
         } else if (ev & (POLLIN | POLLHUP | POLLERR)) {
             keep = serve(c);
         } else if (ev & POLLOUT) {

@@ -35,11 +35,12 @@ private:
         int fd;
         std::string in;
         std::string out;
-        bool closing;      // the peer shut its sending side: flush, then close
+        bool closing; // the peer shut its sending side: flush, then close
     };
     void accept_client();
-    bool serve(Client& c);   // false: close it
+    bool serve(Client& c); // false: close it
     bool flush(Client& c);
+    std::string answer(const std::string& line); // the handler's reply; never throws
 
     std::string path_;
     Handler handler_;

@@ -3,6 +3,7 @@
 #include "control/config_load.hpp"
 #include "control/model_json.hpp"
 #include "control/rpc.hpp"
+#include "control/text_checks.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -658,6 +659,8 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         };
         static const std::regex at(R"(^state(:\d+:\d+)?: )");
         json state;
+        if (json_nesting_exceeds(text, max_request_depth))
+            throw corrupt(fmt::format("nested deeper than {} levels", max_request_depth));
         try {
             state = json::parse(text);
         } catch (const json::exception& e) {

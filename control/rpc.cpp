@@ -3,6 +3,7 @@
 #include "control/config_load.hpp"
 #include "control/ipam.hpp"
 #include "control/model_json.hpp"
+#include "control/text_checks.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -25,7 +26,9 @@ struct RequestError {
 
 const char* const kinds[] = {"network", "peer", "endpoint", "service"};
 
-std::string plural(const std::string& kind) { return kind + "s"; }
+std::string plural(const std::string& kind) {
+    return kind + "s";
+}
 
 // Split the loader's "FILE:LINE:COLUMN: PATH: REASON" into position, path and reason.
 struct LoaderMessage {
@@ -54,7 +57,8 @@ LoaderMessage split_loader_message(const std::string& text) {
 }
 
 model::Config load_document(const json& params, const char* field) {
-    if (!params.contains(field)) throw RequestError{fmt::format("missing field '{}'", field), field};
+    if (!params.contains(field))
+        throw RequestError{fmt::format("missing field '{}'", field), field};
     const json& doc = params[field];
     // A string is YAML (or JSON) text whose positions mean something to the sender;
     // an object is re-serialised, so only the field path is worth reporting.
@@ -206,8 +210,8 @@ model::Config load_patched(const json& doc,
 
 struct Patched {
     model::Config config;
-    Ipam work;      // IPAM with the addresses allocated for the patch
-    json allocated; // [{name, network, ip, mac}] of the endpoints given an address
+    Ipam work;                   // IPAM with the addresses allocated for the patch
+    json allocated;              // [{name, network, ip, mac}] of the endpoints given an address
     ServiceAllocations services; // the VIPs given before the endpoints' addresses
 };
 
@@ -241,7 +245,8 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
             std::string name = op["name"];
             int index = find_by_name(list, name);
             if (index < 0)
-                throw RequestError{fmt::format("{}.name: no {} '{}'", at, kind, name), at + ".name"};
+                throw RequestError{fmt::format("{}.name: no {} '{}'", at, kind, name),
+                                   at + ".name"};
             if (std::string why = in_use(doc, kind, name); !why.empty())
                 throw RequestError{fmt::format("{}: {}", at, why), at};
             list.erase(static_cast<size_t>(index));
@@ -250,8 +255,8 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
         }
         if (action != "add" && action != "update")
             throw RequestError{fmt::format("{}.op: must be add, update or remove", at), at + ".op"};
-        if (!op.contains("object") || !op["object"].is_object() ||
-            !op["object"].contains("name") || !op["object"]["name"].is_string())
+        if (!op.contains("object") || !op["object"].is_object() || !op["object"].contains("name") ||
+            !op["object"]["name"].is_string())
             throw RequestError{fmt::format("{}.object: must be an object with a name", at),
                                at + ".object"};
         const json& object = op["object"];
@@ -259,8 +264,9 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
         int index = find_by_name(list, name);
         if (action == "add") {
             if (index >= 0)
-                throw RequestError{fmt::format("{}.object.name: {} '{}' already exists", at, kind, name),
-                                   at + ".object.name"};
+                throw RequestError{
+                    fmt::format("{}.object.name: {} '{}' already exists", at, kind, name),
+                    at + ".object.name"};
             list.push_back(object);
         } else {
             if (index < 0)
@@ -333,7 +339,8 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
                                    at + ".network"};
             const std::string network = e["network"];
             bool known = false;
-            for (const auto& n : without.networks) known = known || n.name == network;
+            for (const auto& n : without.networks)
+                known = known || n.name == network;
             if (!known)
                 throw RequestError{fmt::format("{}.network: unknown network '{}'", at, network),
                                    at + ".network"};
@@ -409,7 +416,8 @@ std::map<std::string, std::string> string_map(const json& params, const char* ke
 // The request field an IPAM complaint is about ("network NAME: REASON").
 std::string ipam_error_path(const std::string& message) {
     std::string reason = message;
-    if (auto colon = reason.find(": "); reason.starts_with("network ") && colon != std::string::npos)
+    if (auto colon = reason.find(": ");
+        reason.starts_with("network ") && colon != std::string::npos)
         reason = reason.substr(colon + 2);
     auto has = [&](const char* word) { return reason.find(word) != std::string::npos; };
     if (reason.starts_with("ingress")) return "ingress";
@@ -442,9 +450,8 @@ std::vector<model::Ipv4Prefix> prefix_list(const json& params, const char* key, 
         std::string at = fmt::format("{}[{}]", key, i);
         auto p = model::parse_prefix(texts[i]);
         if (!p)
-            throw RequestError{fmt::format("{}: '{}' is not a valid IPv4 prefix (a.b.c.d/len)", at,
-                                           texts[i]),
-                               at};
+            throw RequestError{
+                fmt::format("{}: '{}' is not a valid IPv4 prefix (a.b.c.d/len)", at, texts[i]), at};
         if (i >= max) throw RequestError{at + ": a vxmesh network has a single subnet", at};
         out.push_back(*p);
     }
@@ -452,9 +459,9 @@ std::vector<model::Ipv4Prefix> prefix_list(const json& params, const char* key, 
 }
 
 json network_create(ControlPlane& plane, NetworkState& state, const json& params) {
-    static const std::set<std::string> known = {"name",     "driver",     "subnet",  "gateway",
-                                                "ip_range", "internal",   "attachable",
-                                                "ingress",  "options",    "labels",  "dry_run"};
+    static const std::set<std::string> known = {"name",     "driver",   "subnet",     "gateway",
+                                                "ip_range", "internal", "attachable", "ingress",
+                                                "options",  "labels",   "dry_run"};
     for (const auto& [key, value] : params.items()) {
         if (!known.count(key)) throw RequestError{fmt::format("{}: unknown field", key), key};
     }
@@ -472,9 +479,9 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
     }
     if (const json* driver = param(params, "driver")) {
         if (!driver->is_string() || *driver != "overlay")
-            throw RequestError{fmt::format("driver: only the overlay driver is supported, not {}",
-                                           driver->dump()),
-                               "driver"};
+            throw RequestError{
+                fmt::format("driver: only the overlay driver is supported, not {}", driver->dump()),
+                "driver"};
     }
 
     NetworkRequest request;
@@ -487,8 +494,8 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
         std::string at = fmt::format("gateway[{}]", i);
         auto ip = model::parse_ipv4(gateways[i]);
         if (!ip)
-            throw RequestError{
-                fmt::format("{}: '{}' is not a valid IPv4 address", at, gateways[i]), at};
+            throw RequestError{fmt::format("{}: '{}' is not a valid IPv4 address", at, gateways[i]),
+                               at};
         request.gateways.push_back(*ip);
     }
 
@@ -551,8 +558,8 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
         std::string path = create_path(m.path);
         throw RequestError{path.empty() ? m.reason : fmt::format("{}: {}", path, m.reason), path};
     }
-    json result = update(plane, state, std::move(next), std::move(work),
-                         bool_param(params, "dry_run"));
+    json result =
+        update(plane, state, std::move(next), std::move(work), bool_param(params, "dry_run"));
     result["network"] = network_to_json(net);
     if (net.encrypted) {
         result["warnings"].push_back(fmt::format(
@@ -567,8 +574,10 @@ template <typename T, typename ToJson>
 void diff_list(json& out, const char* kind, const std::vector<T>& from, const std::vector<T>& to,
                ToJson to_json) {
     std::map<std::string, json> before, after;
-    for (const T& x : from) before[x.name] = to_json(x);
-    for (const T& x : to) after[x.name] = to_json(x);
+    for (const T& x : from)
+        before[x.name] = to_json(x);
+    for (const T& x : to)
+        after[x.name] = to_json(x);
     for (const auto& [name, j] : before) {
         auto it = after.find(name);
         if (it == after.end())
@@ -659,6 +668,9 @@ json config_diff(const model::Config& from, const model::Config& to) {
 
 json handle_request(ControlPlane& plane, NetworkState& state, const std::string& line) {
     json request, id;
+    if (json_nesting_exceeds(line, max_request_depth))
+        return reply_error(
+            nullptr, fmt::format("request nested deeper than {} levels", max_request_depth), "");
     try {
         request = json::parse(line);
     } catch (const json::parse_error& e) {
@@ -692,8 +704,8 @@ json handle_request(ControlPlane& plane, NetworkState& state, const std::string&
         if (op == "capture_stop") return reply_ok(id, plane.capture_stop());
         if (op == "apply" || op == "diff") {
             model::Config next = load_document(params, "config");
-            return reply_ok(id, update(plane, state, std::move(next), state.ipam(),
-                                       op == "diff" || dry_run));
+            return reply_ok(
+                id, update(plane, state, std::move(next), state.ipam(), op == "diff" || dry_run));
         }
         if (op == "patch") {
             Patched p = apply_patch(plane.config(), state.ipam(), params);
@@ -711,6 +723,24 @@ json handle_request(ControlPlane& plane, NetworkState& state, const std::string&
     } catch (const std::exception& e) {
         return reply_error(id, e.what(), "");
     }
+}
+
+std::string handle_request_line(ControlPlane& plane, NetworkState& state,
+                                const std::string& line) noexcept {
+    // Text from the request can reach a reply unchecked (a parse error quotes the bytes it
+    // read): dump() replaces what is not UTF-8 instead of throwing type_error.316.
+    constexpr auto replace = json::error_handler_t::replace;
+    try {
+        return handle_request(plane, state, line).dump(-1, ' ', false, replace);
+    } catch (const std::exception& e) {
+        try {
+            return json{{"ok", false}, {"error", fmt::format("internal error: {}", e.what())}}.dump(
+                -1, ' ', false, replace);
+        } catch (...) {
+        }
+    } catch (...) {
+    }
+    return R"({"ok":false,"error":"internal error"})";
 }
 
 } // namespace vxmesh::control

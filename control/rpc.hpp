@@ -42,6 +42,15 @@ public:
 // {"ok": false, "error": MESSAGE, "path": FIELD-PATH-IF-ANY}.
 nlohmann::json handle_request(ControlPlane& plane, NetworkState& state, const std::string& line);
 
+// Requests nested deeper than this ([ and { levels, the request object being 1) are refused
+// before they are parsed: parsing, copying and printing JSON recurse once per level.
+constexpr int max_request_depth = 64;
+
+// The socket's edge: handle_request() and its reply as one line of text (without the
+// newline), always valid UTF-8 JSON, whatever bytes `line` holds. Never throws.
+std::string handle_request_line(ControlPlane& plane, NetworkState& state,
+                                const std::string& line) noexcept;
+
 // What changes from `from` to `to`: [{"action": "add"|"remove"|"update", "kind", "name"}].
 nlohmann::json config_diff(const model::Config& from, const model::Config& to);
 

@@ -398,7 +398,7 @@ int run(Runtime& rt) {
             std::string path =
                 o.socket.empty() ? fmt::format("/run/vxmesh/{}.sock", rt.desired.node.name) : o.socket;
             rt.socket = std::make_unique<control::ControlSocket>(path, [&rt](const std::string& line) {
-                return control::handle_request(rt, *rt.state, line).dump();
+                return control::handle_request_line(rt, *rt.state, line);
             });
             fmt::print("vxmesh: control socket {}\n", path);
         }

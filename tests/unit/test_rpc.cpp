@@ -506,6 +506,8 @@ TEST_CASE("a corrupt state file stops the start naming the file", "[rpc]") {
         start_with(
             R"({"version": 1, "config_file_networks": [], "networks": [], "services": [{"name": "s", "ports": [{"target": 80}]}], "ipam": {"version": 1, "networks": []}})") ==
         path + ": corrupt state file: services[0].ports[0]: missing required field 'published'");
+    CHECK(start_with("{\"version\": 1, \"networks\": " + std::string(100000, '[')) ==
+          path + ": corrupt state file: nested deeper than 64 levels");
     // Written before peers and endpoints were kept: none to restore.
     CHECK(
         start_with(
@@ -843,4 +845,134 @@ TEST_CASE("a network changed in place is re-reserved with its endpoints", "[rpc]
     // New endpoints now come from the ip-range.
     json r = n.attach("e2", "blue", "node2");
     CHECK(r["result"]["allocated"][0]["ip"] == "10.0.1.128");
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile input at the socket's edge (issue 9): whatever a client sends, the reply is one
+// line of valid JSON (valid UTF-8) and the process goes on.
+
+namespace {
+
+json reply_line(Node& n, const std::string& line) {
+    std::string text;
+    REQUIRE_NOTHROW(text = control::handle_request_line(n.plane, n.state, line));
+    CHECK(text.find('\n') == std::string::npos);
+    json reply;
+    REQUIRE_NOTHROW(reply = json::parse(text)); // throws on invalid UTF-8
+    return reply;
+}
+
+std::string nested(const std::string& open, const std::string& close, size_t depth,
+                   const std::string& inner = "1") {
+    std::string out;
+    for (size_t i = 0; i < depth; i++)
+        out += open;
+    out += inner;
+    for (size_t i = 0; i < depth; i++)
+        out += close;
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a line that is not valid UTF-8 gets an error reply", "[rpc][hostile]") {
+    Node n(kNode);
+    for (const std::string& line :
+         {std::string("\xff"), std::string("{\"op\": \"get\xff\"}"),
+          std::string("{\"op\": \"get\", \"id\": \"\xc3\"}"), std::string("\xc3\xa9\xe2\x82"),
+          std::string("{\"op\": \"version\", \"params\": {\"x\": \"\xed\xa0\x80\"}}")}) {
+        json r = reply_line(n, line);
+        CHECK(r["ok"] == false);
+        CHECK(r["error"].get<std::string>().starts_with("request is not JSON: "));
+    }
+    CHECK(n.plane.gen == 1);
+}
+
+TEST_CASE("an error message never cuts a multi-byte character", "[rpc][hostile]") {
+    Node n(kNode);
+    // 47 ASCII bytes and an é: the name is quoted in the message, cut after 48 bytes.
+    const std::string name = std::string(47, 'a') + "\xc3\xa9";
+    json r = reply_line(
+        n,
+        json{{"op", "network_create"}, {"params", {{"name", name}, {"driver", "overlay"}}}}.dump());
+    CHECK(error_of(r) ==
+          fmt::format("name | name: '{}...' is not a valid name (1..63 of A-Z a-z 0-9 _ . -)",
+                      std::string(47, 'a')));
+    // A name of 2-byte characters only, cut at 48 bytes: 24 whole characters.
+    std::string accents;
+    for (int i = 0; i < 30; i++)
+        accents += "\xc3\xa9";
+    r = reply_line(n, json{{"op", "network_create"}, {"params", {{"name", accents}}}}.dump());
+    CHECK(error_of(r) ==
+          fmt::format("name | name: '{}...' is not a valid name (1..63 of A-Z a-z 0-9 _ . -)",
+                      accents.substr(0, 48)));
+}
+
+TEST_CASE("invalid UTF-8 and NUL bytes in YAML text are reported at their position",
+          "[rpc][hostile]") {
+    // kNode has 13 lines; the bad byte is on line 19, column 12.
+    const std::string head = kNode + "networks:\n  - name: blue\n    vni: 4097\n"
+                                     "    subnet: 10.0.1.0/24\n    labels:\n";
+    CHECK_THROWS_WITH(control::load_config_string(head + "      x: \"a\xff\"\n", "f.yaml"),
+                      "f.yaml:19:12: not valid UTF-8 (byte 0xff)");
+    CHECK_THROWS_WITH(control::load_config_string(head + "      x: \"a\xc3\"\n", "f.yaml"),
+                      "f.yaml:19:12: not valid UTF-8 (byte 0xc3)");
+    CHECK_THROWS_WITH(control::load_config_string(
+                          head + "      x: a\n      y: b" + std::string(1, '\0') + "c\n", "f.yaml"),
+                      "f.yaml:20:11: a NUL byte (YAML text cannot hold one)");
+    // Valid multi-byte characters are text like any other.
+    CHECK_NOTHROW(
+        control::load_config_string(head + "      x: \"\xc3\xa9\xe2\x82\xac\"\n", "f.yaml"));
+}
+
+TEST_CASE("JSON nested too deep is refused before it is parsed", "[rpc][hostile]") {
+    Node n(kNode);
+    const std::string limit =
+        fmt::format("request nested deeper than {} levels", control::max_request_depth);
+    for (const std::string& line :
+         {"{\"op\": \"version\", \"id\": " + nested("[", "]", 100000) + "}",
+          "{\"op\": \"version\", \"params\": " + nested("{\"a\":", "}", 100000) + "}",
+          nested("[", "]", 100000), std::string(200000, '[')}) {
+        json r = reply_line(n, line);
+        CHECK(error_of(r) == " | " + limit);
+    }
+    // Brackets inside strings do not count; the limit itself is allowed.
+    json r = reply_line(n, "{\"op\": \"version\", \"id\": \"" + std::string(1000, '[') + "\"}");
+    CHECK(r["ok"] == true);
+    r = reply_line(n, "{\"op\": \"version\", \"id\": " +
+                          nested("[", "]", control::max_request_depth - 1) + "}");
+    CHECK(r["ok"] == true);
+    r = reply_line(
+        n, "{\"op\": \"version\", \"id\": " + nested("[", "]", control::max_request_depth) + "}");
+    CHECK(error_of(r) == " | " + limit);
+    CHECK(n.plane.gen == 1);
+}
+
+TEST_CASE("YAML nested too deep is refused, in a file and in an apply request", "[rpc][hostile]") {
+    using Catch::Matchers::EndsWith;
+    using Catch::Matchers::StartsWith;
+    Node n(kNode);
+    const std::string limit =
+        fmt::format(": nested deeper than {} levels", control::max_config_depth);
+    // (text after "networks: ", the line of the error)
+    const std::pair<std::string, int> cases[] = {
+        {nested("[", "]", 100000), 14},
+        {nested("{a: ", "}", 100000), 14},
+        {nested("[", "]", control::max_config_depth + 1), 14},
+        {"\n" + nested("  - ", "", 2000, "x"), 15}, // block sequences, on one line
+    };
+    for (const auto& [deep, line] : cases) {
+        const std::string yaml = kNode + "networks: " + deep + "\n";
+        CHECK_THROWS_WITH(control::load_config_string(yaml, "f.yaml"),
+                          StartsWith(fmt::format("f.yaml:{}:", line)) && EndsWith(limit));
+        json r = reply_line(n, json{{"op", "apply"}, {"params", {{"config", yaml}}}}.dump());
+        CHECK(r.value("path", "") == "config");
+        CHECK_THAT(r.value("error", ""),
+                   StartsWith(fmt::format("config:{}:", line)) && EndsWith(limit));
+    }
+    // The limit itself is allowed (and then refused for what it is, not for its depth).
+    const std::string at_limit =
+        kNode + "networks: " + nested("[", "]", control::max_config_depth - 1) + "\n";
+    CHECK_THROWS_WITH(control::load_config_string(at_limit, "f.yaml"), !EndsWith(limit));
+    CHECK(n.plane.gen == 1);
 }
