@@ -28,6 +28,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -47,6 +48,20 @@ void on_signal(int sig) {
         reload_signal = 1;
     else
         stop_signal = sig;
+}
+
+// Standard output may be a pipe whose reader has gone (SIGPIPE is ignored, so a write
+// fails with EPIPE instead of killing vxmesh): the failure is said once on stderr and
+// vxmesh goes on; its final counters still reach --stats-json.
+void say(std::string_view text) {
+    static bool broken = false;
+    if (broken) return;
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+        std::fflush(stdout) != 0) {
+        broken = true;
+        std::fprintf(stderr, "vxmesh: standard output: %s; nothing more is written there\n",
+                     std::strerror(errno));
+    }
 }
 
 struct Options {
@@ -400,17 +415,16 @@ int run(Runtime& rt) {
             rt.socket = std::make_unique<control::ControlSocket>(path, [&rt](const std::string& line) {
                 return control::handle_request_line(rt, *rt.state, line);
             });
-            fmt::print("vxmesh: control socket {}\n", path);
+            say(fmt::format("vxmesh: control socket {}\n", path));
         }
         if (!o.metrics_listen.empty()) {
             rt.metrics = std::make_unique<control::MetricsHttp>(o.metrics_listen, [&rt] {
                 return control::stats_prometheus(rt.stats(), rt.desired.node.name);
             });
-            fmt::print("vxmesh: metrics on http://{}/metrics\n", o.metrics_listen);
+            say(fmt::format("vxmesh: metrics on http://{}/metrics\n", o.metrics_listen));
         }
-        fmt::print("vxmesh: node {} ready: {} port(s), {} worker(s), generation {}\n",
-                   rt.desired.node.name, rt.ports.size(), o.workers, rt.generation_);
-        std::fflush(stdout);
+        say(fmt::format("vxmesh: node {} ready: {} port(s), {} worker(s), generation {}\n",
+                        rt.desired.node.name, rt.ports.size(), o.workers, rt.generation_));
         if (!o.ready_file.empty()) std::ofstream(o.ready_file) << getpid() << "\n";
 
         uint64_t next_stats_ms = now_ms() + o.stats_interval_ms;
@@ -432,7 +446,7 @@ int run(Runtime& rt) {
             else
                 usleep(1000);
         }
-        fmt::print("vxmesh: stopping on signal {}\n", static_cast<int>(stop_signal));
+        say(fmt::format("vxmesh: stopping on signal {}\n", static_cast<int>(stop_signal)));
     } catch (const std::exception& e) {
         fmt::print(stderr, "vxmesh: {}\n", e.what());
         code = 1;
@@ -443,7 +457,7 @@ int run(Runtime& rt) {
     rt.socket.reset();
     rt.metrics.reset();
     rt.capture.reset();
-    fmt::print("{}", control::stats_text(rt.stats()));
+    say(control::stats_text(rt.stats()));
     if (!o.stats_json.empty()) write_stats_json(rt);
     rt.neighbour_service.reset();
     rt.publisher.reset();
@@ -497,5 +511,9 @@ int main(int argc, char** argv) {
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    // A reader that goes away (a capture FIFO, a pipe on stdout, a client of a socket)
+    // is an error on that one file (EPIPE), never the end of vxmesh. Before EAL starts,
+    // so that every thread it creates inherits it.
+    signal(SIGPIPE, SIG_IGN);
     return run(rt);
 }
