@@ -22,9 +22,12 @@ namespace {
 
 const char* direction_name(dp::CaptureDirection d) {
     switch (d) {
-    case dp::CaptureDirection::Rx: return "rx";
-    case dp::CaptureDirection::Tx: return "tx";
-    case dp::CaptureDirection::Drop: return "drop";
+    case dp::CaptureDirection::Rx:
+        return "rx";
+    case dp::CaptureDirection::Tx:
+        return "tx";
+    case dp::CaptureDirection::Drop:
+        return "drop";
     }
     return "?";
 }
@@ -33,9 +36,15 @@ int64_t tsc_to_ns(uint64_t tsc) {
     return static_cast<int64_t>(static_cast<__int128>(tsc) * 1000000000 / rte_get_tsc_hz());
 }
 
-void put32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); }
-void put16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
-void pad4(std::string& b) { b.append((4 - b.size() % 4) % 4, '\0'); }
+void put32(std::string& b, uint32_t v) {
+    b.append(reinterpret_cast<const char*>(&v), 4);
+}
+void put16(std::string& b, uint16_t v) {
+    b.append(reinterpret_cast<const char*>(&v), 2);
+}
+void pad4(std::string& b) {
+    b.append((4 - b.size() % 4) % 4, '\0');
+}
 
 } // namespace
 
@@ -51,19 +60,29 @@ CaptureSession::CaptureSession(CaptureRequest request, rte_ring* ring)
         pcap_close(dead);
         has_filter_ = true;
     }
-    fd_ = open(request_.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    // Non-blocking: opening a FIFO without a reader would wait for one, and writing to a
+    // full pipe would wait for its reader, both on the control thread.
+    fd_ = open(request_.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd_ < 0) {
+        const int err = errno;
         if (has_filter_) pcap_freecode(&filter_);
-        throw std::runtime_error(fmt::format("file: {}: {}", request_.file, std::strerror(errno)));
+        if (err == ENXIO)
+            throw std::runtime_error(fmt::format(
+                "file: {}: a FIFO with no reader (start the reader first)", request_.file));
+        throw std::runtime_error(fmt::format("file: {}: {}", request_.file, std::strerror(err)));
     }
     std::string comment = fmt::format("vxmesh capture: port {} {}{}{}", request_.port_name,
                                       direction_name(request_.direction),
                                       request_.filter.empty() ? "" : ", filter: ", request_.filter);
+    errno = 0;
     pcapng_ = rte_pcapng_fdopen(fd_, nullptr, nullptr, "vxmesh", comment.c_str());
     if (pcapng_ == nullptr) {
+        const int err = errno;
         close(fd_);
         if (has_filter_) pcap_freecode(&filter_);
-        throw std::runtime_error(fmt::format("file: {}: cannot start pcapng", request_.file));
+        throw std::runtime_error(fmt::format("file: {}: cannot write the pcapng header: {}",
+                                             request_.file,
+                                             err != 0 ? std::strerror(err) : "unknown error"));
     }
     timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -74,7 +93,8 @@ CaptureSession::CaptureSession(CaptureRequest request, rte_ring* ring)
 CaptureSession::~CaptureSession() {
     // Whatever is still queued is freed unwritten: the session is over.
     rte_mbuf* m;
-    while (rte_ring_dequeue(ring_, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+    while (rte_ring_dequeue(ring_, reinterpret_cast<void**>(&m)) == 0)
+        rte_pktmbuf_free(m);
     rte_pcapng_close(pcapng_); // closes fd_
     if (has_filter_) pcap_freecode(&filter_);
 }
@@ -126,15 +146,47 @@ void CaptureSession::write_packet(rte_mbuf* c) {
     put32(b, static_cast<uint32_t>(b.size() + 4));
     uint32_t total = static_cast<uint32_t>(b.size());
     std::memcpy(&b[4], &total, 4);
-    if (write(fd_, b.data(), b.size()) != static_cast<ssize_t>(b.size()))
-        throw std::runtime_error(fmt::format("{}: write: {}", request_.file, std::strerror(errno)));
+    if (!pending_.empty() && !write_some(pending_)) {
+        lost_++; // the reader is slow: this copy is lost, the thread does not wait
+        return;
+    }
+    if (!write_some(b)) {
+        lost_++;
+        return;
+    }
+    written_++;
+}
+
+// Writes what it can of `bytes` without blocking; the rest of a block already begun is
+// kept in pending_ (a pcapng block is never left half-written by a later one). Returns
+// false when nothing could be written because a pipe is full; throws on an error, with
+// its errno (ENOSPC for a full disk, EPIPE for a reader that went away).
+bool CaptureSession::write_some(std::string& bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = write(fd_, bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            throw std::runtime_error(
+                fmt::format("{}: write: {}", request_.file, std::strerror(errno)));
+        }
+        done += static_cast<size_t>(n);
+    }
+    if (done == 0 && !bytes.empty()) return false;
+    if (&bytes == &pending_) {
+        pending_.erase(0, done);
+        return pending_.empty();
+    }
+    pending_.assign(bytes, done, std::string::npos);
+    return true;
 }
 
 bool CaptureSession::drain() {
     rte_mbuf* copies[64];
     unsigned n;
-    while (!done() &&
-           (n = rte_ring_dequeue_burst(ring_, reinterpret_cast<void**>(copies), 64, nullptr)) != 0) {
+    while (!done() && (n = rte_ring_dequeue_burst(ring_, reinterpret_cast<void**>(copies), 64,
+                                                  nullptr)) != 0) {
         for (unsigned i = 0; i < n; i++) {
             rte_mbuf* c = copies[i];
             seen_++;
@@ -145,9 +197,12 @@ bool CaptureSession::drain() {
                 h.len = dp::meta(c).capture_original_length;
                 keep = pcap_offline_filter(&filter_, &h, rte_pktmbuf_mtod(c, const u_char*)) != 0;
             }
-            if (keep) {
-                write_packet(c);
-                written_++;
+            try {
+                if (keep) write_packet(c);
+            } catch (...) {
+                // Every copy goes back to the capture pool, on every path.
+                rte_pktmbuf_free_bulk(&copies[i], n - i);
+                throw;
             }
             rte_pktmbuf_free(c);
         }
@@ -163,6 +218,7 @@ nlohmann::json CaptureSession::status() const {
             {"count", request_.count},
             {"seen", seen_},
             {"written", written_},
+            {"lost", lost_},
             {"done", done()}};
 }
 

@@ -22,11 +22,11 @@ namespace vxmesh::control {
 
 struct CaptureRequest {
     std::string port_name;
-    uint16_t port = 0;                 // DPDK port id
+    uint16_t port = 0; // DPDK port id
     dp::CaptureDirection direction = dp::CaptureDirection::Rx;
-    uint64_t count = 0;                // stop after this many written packets; 0: until stopped
-    std::string filter;                // tcpdump syntax; empty: everything
-    std::string file;                  // pcapng output, created/truncated
+    uint64_t count = 0; // stop after this many written packets; 0: until stopped
+    std::string filter; // tcpdump syntax; empty: everything
+    std::string file;   // pcapng output, created/truncated
     uint32_t snaplen = 2048;
 };
 
@@ -47,7 +47,10 @@ public:
     nlohmann::json status() const;
 
 private:
-    void write_packet(rte_mbuf* c); // an enhanced packet block, with the drop reason if any
+    // An enhanced packet block, with the drop reason if any; counted as written, or as
+    // lost when the file (a FIFO) cannot take it now. Throws on a write error.
+    void write_packet(rte_mbuf* c);
+    bool write_some(std::string& bytes);
 
     CaptureRequest request_;
     rte_ring* ring_;
@@ -56,6 +59,8 @@ private:
     bpf_program filter_{};
     bool has_filter_ = false;
     uint64_t seen_ = 0, written_ = 0;
+    uint64_t lost_ = 0;   // copies a slow reader had no room for
+    std::string pending_; // the unwritten rest of a block begun (a FIFO's reader is slow)
     int64_t realtime_minus_tsc_ns_ = 0; // converts a worker's TSC stamp to wall-clock ns
 };
 

@@ -359,3 +359,96 @@ TEST_CASE("drop capture: nothing copied while no capture runs, or for another po
     }
     CHECK(rte_mempool_in_use_count(capture_pool()) == in_use);
 }
+
+// ---------------------------------------------------------------------------------------
+// The control thread's side of a capture (control/capture_session.cpp), issue 9.
+
+#include "control/capture_session.hpp"
+
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+control::CaptureRequest capture_request(const std::string& file) {
+    control::CaptureRequest r;
+    r.port_name = "c1";
+    r.port = 0;
+    r.file = file;
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("capture: a failed write frees every copy of the burst; the error is the errno") {
+    std::signal(SIGPIPE, SIG_IGN); // as vxmesh does: a reader gone is EPIPE
+    rte_mempool* pool = capture_pool();
+    const unsigned before = rte_mempool_avail_count(pool);
+    rte_ring* ring = rte_ring_create("test_capture_fail", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    REQUIRE(ring != nullptr);
+    char dir[] = "/tmp/vxmesh-capture-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    const std::string fifo = std::string(dir) + "/fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+
+    // No reader: refused at once, naming the reason (opening would block).
+    CHECK_THROWS_WITH(control::CaptureSession(capture_request(fifo), ring),
+                      "file: " + fifo + ": a FIFO with no reader (start the reader first)");
+    // A full disk: the real errno, from the header on.
+    CHECK_THROWS_WITH(control::CaptureSession(capture_request("/dev/full"), ring),
+                      "file: /dev/full: cannot write the pcapng header: No space left on device");
+
+    for (int round = 0; round < 3; round++) {
+        int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+        REQUIRE(reader >= 0);
+        {
+            control::CaptureSession session(capture_request(fifo), ring);
+            close(reader); // the reader goes away: the next write fails with EPIPE
+            const Bytes frame = inner_blue();
+            for (int i = 0; i < 64; i++) {
+                rte_mbuf* c = to_mbuf(pool, frame);
+                REQUIRE(c != nullptr);
+                REQUIRE(rte_ring_enqueue(ring, c) == 0);
+            }
+            CHECK_THROWS_WITH(session.drain(), fifo + ": write: Broken pipe");
+        }
+        CHECK(rte_mempool_avail_count(pool) == before);
+    }
+    unlink(fifo.c_str());
+    rmdir(dir);
+    rte_ring_free(ring);
+}
+
+TEST_CASE("capture: a FIFO whose reader is slow loses copies, counted, and never blocks") {
+    rte_mempool* pool = capture_pool();
+    const unsigned before = rte_mempool_avail_count(pool);
+    rte_ring* ring = rte_ring_create("test_capture_slow", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    REQUIRE(ring != nullptr);
+    char dir[] = "/tmp/vxmesh-capture-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    const std::string fifo = std::string(dir) + "/fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK); // never reads
+    REQUIRE(reader >= 0);
+    {
+        control::CaptureSession session(capture_request(fifo), ring);
+        const Bytes frame = inner_blue();
+        // 1,000 frames of ~150 bytes do not fit a 64 KiB pipe: the rest are lost.
+        for (int round = 0; round < 10; round++) {
+            for (int i = 0; i < 100; i++) REQUIRE(rte_ring_enqueue(ring, to_mbuf(pool, frame)) == 0);
+            CHECK_FALSE(session.drain()); // returns, instead of waiting for the reader
+        }
+        const auto status = session.status();
+        CHECK(status["seen"] == 1000);
+        CHECK(status["written"].get<uint64_t>() > 0);
+        CHECK(status["lost"].get<uint64_t>() > 0);
+        CHECK(status["written"].get<uint64_t>() + status["lost"].get<uint64_t>() == 1000);
+    }
+    CHECK(rte_mempool_avail_count(pool) == before);
+    close(reader);
+    unlink(fifo.c_str());
+    rmdir(dir);
+    rte_ring_free(ring);
+}
