@@ -804,6 +804,46 @@ struct NestingDepth final : YAML::EventHandler {
     void OnMapEnd() override { --depth; }
 };
 
+// Where the second document's first node starts, if there is a second document. A
+// parser walk with no tree: YAML::LoadAll loops forever, allocating, on some inputs
+// (yaml-cpp 0.7: a lone "," at the top level), so documents are counted here, two at
+// most, and only the first is loaded.
+class SecondDocument : public YAML::EventHandler {
+public:
+    std::optional<YAML::Mark> find(const std::string& text) {
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        if (!parser.HandleNextDocument(*this)) return std::nullopt;
+        first_ = std::nullopt;
+        if (!parser.HandleNextDocument(*this)) return std::nullopt;
+        return first_.value_or(YAML::Mark{});
+    }
+
+private:
+    std::optional<YAML::Mark> first_;
+    void node_at(const YAML::Mark& mark) {
+        if (!first_) first_ = mark;
+    }
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        node_at(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node_at(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        node_at(mark);
+    }
+    void OnMapEnd() override {}
+};
+
 } // namespace
 
 void Reader::check_nesting(const std::string& text) const {
@@ -812,8 +852,9 @@ void Reader::check_nesting(const std::string& text) const {
     YAML::Mark at;
     try {
         YAML::Parser parser(in);
-        while (parser.HandleNextDocument(depth)) {
-        }
+        // Two documents at most: read_document refuses a second one, and yaml-cpp 0.7
+        // can report documents forever on some inputs (see SecondDocument).
+        if (parser.HandleNextDocument(depth)) parser.HandleNextDocument(depth);
         return;
     } catch (const NestingDepth::TooDeep& e) {
         at = e.mark;
@@ -830,22 +871,24 @@ void Reader::check_nesting(const std::string& text) const {
 Config Reader::read_document(const std::string& text) {
     check_text(text);
     check_nesting(text);
-    std::vector<YAML::Node> docs;
+    YAML::Node root;
+    std::optional<YAML::Mark> second;
     try {
-        docs = YAML::LoadAll(text);
+        root = YAML::Load(text);
+        second = SecondDocument().find(text);
     } catch (const YAML::Exception& e) {
         Origin at{file_, 0, 0};
         if (!e.mark.is_null() && e.mark.line >= 0)
             at = Origin{file_, e.mark.line + 1, e.mark.column + 1};
         fail(at, "", "syntax error: " + e.msg);
     }
-    if (docs.empty() || docs[0].IsNull()) {
+    if (root.IsNull()) {
         fail(Origin{file_, 1, 1}, "", "the configuration is empty; expected a mapping");
     }
-    if (docs.size() > 1) {
-        fail(docs[1], "", "more than one YAML document; expected exactly one");
+    if (second) {
+        fail(Origin{file_, second->line + 1, second->column + 1}, "",
+             "more than one YAML document; expected exactly one");
     }
-    const YAML::Node& root = docs[0];
     if (!root.IsMap()) {
         fail(root, "", "expected a mapping at the top level, got " + describe(root));
     }

@@ -138,7 +138,7 @@ inline rte_mbuf* to_mbuf(rte_mempool* pool, const Bytes& frame) {
     if (m == nullptr) throw std::runtime_error("to_mbuf: pool empty");
     char* p = rte_pktmbuf_append(m, uint16_t(frame.size()));
     if (p == nullptr) throw std::runtime_error("to_mbuf: frame too large");
-    std::memcpy(p, frame.data(), frame.size());
+    if (!frame.empty()) std::memcpy(p, frame.data(), frame.size()); // data() may be null
     return m;
 }
 

@@ -235,6 +235,14 @@ TEST_CASE("file errors", "[config]") {
     CHECK_THROWS_WITH(load_config_file("/"), "/: cannot read: Is a directory");
 }
 
+// Found by tools/fuzz yaml (tests/fuzz/regression/yaml/lone_comma_hang): yaml-cpp's
+// LoadAll never returned on a lone flow separator, allocating until out of memory; an
+// `apply` over the control socket could send it. The loader answers it in bounded time.
+TEST_CASE("YAML: a lone ',' is an error, not a hang", "[config]") {
+    CHECK(error_of(",") == "t.yaml:1:1: the configuration is empty; expected a mapping");
+    CHECK(error_of(kBase + ",\n").rfind("t.yaml:", 0) == 0);
+}
+
 TEST_CASE("YAML-level errors", "[config]") {
     CHECK(error_of("") == "t.yaml:1:1: the configuration is empty; expected a mapping");
     CHECK(error_of("# only a comment\n") ==
