@@ -25,6 +25,11 @@ constexpr Counter counters[] = {
     {"arp_requests", "ARP requests sent to resolve next hops", &dp::LcoreStats::arp_requests},
     {"arp_learned", "Underlay ARP messages that resolved a next hop", &dp::LcoreStats::arp_learned},
     {"punted", "Packets handed to the control thread", &dp::LcoreStats::punted},
+    {"l4_completed", "Partial TCP/UDP checksums (a sender's offload) completed",
+     &dp::LcoreStats::l4_completed},
+    {"segmented", "TCP super-frames (a sender's GSO) cut to the network's MTU",
+     &dp::LcoreStats::segmented},
+    {"segments", "Segments cut from TCP super-frames", &dp::LcoreStats::segments},
     {"capture_lost", "Capture copies lost (pool or ring full); not packet drops",
      &dp::LcoreStats::capture_lost},
 };

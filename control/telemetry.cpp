@@ -28,6 +28,9 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "arp_requests", t.arp_requests);
     rte_tel_data_add_dict_u64(d, "arp_learned", t.arp_learned);
     rte_tel_data_add_dict_u64(d, "punted", t.punted);
+    rte_tel_data_add_dict_u64(d, "l4_completed", t.l4_completed);
+    rte_tel_data_add_dict_u64(d, "segmented", t.segmented);
+    rte_tel_data_add_dict_u64(d, "segments", t.segments);
     uint64_t dropped = 0;
     for (uint64_t n : t.drops) dropped += n;
     rte_tel_data_add_dict_u64(d, "dropped", dropped);

@@ -74,6 +74,7 @@ struct Options {
     std::string socket;
     std::string metrics_listen;
     unsigned mbufs = 16383;
+    unsigned large_mbufs = 1023;
     unsigned neighbours = 65536;
     std::vector<std::string> eal;
     std::string state;                      // IPAM state file (see config/README.md)
@@ -102,6 +103,8 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "socket", po::value(&o.socket),
         "control socket path (default /run/vxmesh/NODE.sock; \"none\" disables it)")(
         "mbufs", po::value(&o.mbufs)->default_value(16383), "size of the mbuf pool")(
+        "large-mbufs", po::value(&o.large_mbufs)->default_value(1023),
+        "size of the pool of 68 KB mbufs for af_packet ports (GSO super-frames)")(
         "neighbours", po::value(&o.neighbours)->default_value(65536),
         "capacity of the underlay neighbour table")(
         "state", po::value(&o.state),
@@ -165,7 +168,7 @@ std::vector<std::string> eal_arguments(const Options& o, const model::Config& co
     }
     auto add_device = [&](const std::string& device) {
         args.push_back(dp::device_is_vdev(device) ? "--vdev" : "-a");
-        args.push_back(device);
+        args.push_back(dp::device_with_defaults(device));
     };
     add_device(config.node.underlay.device);
     for (const auto& p : config.ports) add_device(p.device);
@@ -362,9 +365,26 @@ int run(Runtime& rt) {
     bool launched = false;
     try {
         rte_mempool* pool = dp::create_mbuf_pool(o.mbufs);
+        // af_packet ports read frames of up to their frame size into one mbuf: those with
+        // frames larger than a standard mbuf (GSO super-frames, dp::device_with_defaults)
+        // receive into a pool of large ones.
+        std::vector<dp::PortSpec> specs{{"underlay", rt.desired.node.underlay.device}};
+        for (const auto& p : rt.desired.ports) specs.push_back({p.name, p.device});
+        uint32_t frame_size = 0;
+        for (const auto& spec : specs)
+            frame_size = std::max(frame_size, dp::device_frame_size(dp::device_with_defaults(spec.device)));
+        rte_mempool* large_pool = nullptr;
+        if (frame_size > RTE_MBUF_DEFAULT_DATAROOM)
+            large_pool = dp::create_large_mbuf_pool(o.large_mbufs, frame_size);
         auto queues = static_cast<uint16_t>(o.workers);
-        rt.ports.push_back(dp::open_port({"underlay", rt.desired.node.underlay.device}, queues, pool));
-        for (const auto& p : rt.desired.ports) rt.ports.push_back(dp::open_port({p.name, p.device}, queues, pool));
+        for (const auto& spec : specs) {
+            bool large = dp::device_frame_size(dp::device_with_defaults(spec.device)) >
+                         RTE_MBUF_DEFAULT_DATAROOM;
+            rt.ports.push_back(dp::open_port(spec, queues, large ? large_pool : pool));
+        }
+        uint32_t offload_ports = 0;
+        for (const auto& port : rt.ports)
+            if (port.kernel_buffers) offload_ports |= uint32_t{1} << port.id;
 
         punt = rte_ring_create("vxmesh_punt", 4096, rte_socket_id(), RING_F_SC_DEQ);
         control_tx = rte_ring_create("vxmesh_ctl_tx", 1024, rte_socket_id(),
@@ -402,6 +422,8 @@ int run(Runtime& rt) {
             w.publisher = rt.publisher.get();
             w.stop = &stop;
             w.busy_poll = o.busy_poll;
+            w.offload_ports = offload_ports;
+            w.segment_pool = pool;
             if (int rc = rte_eal_remote_launch(dp::worker_main, &w, lcore); rc != 0)
                 throw std::runtime_error(fmt::format("cannot launch worker {} on lcore {}: {}",
                                                      index, lcore, rte_strerror(-rc)));

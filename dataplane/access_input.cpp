@@ -4,13 +4,16 @@
 // a container cannot speak for another). ARP goes to the proxy; other broadcast and
 // multicast is dropped (the control plane knows every endpoint, so nothing needs
 // flooding); unicast is looked up in the network's FDB: local → switch, remote →
-// encapsulate. The source check compares the port's few endpoint MACs inline (a
-// table lookup only for ports with many) in the pass that sorts the burst; the FDB
-// lookup is done in bulk for the burst.
+// encapsulate, after finishing what the container's offloads left undone (partial
+// checksums, GSO super-frames: dataplane/l4_offload.hpp). The source check compares the port's few
+// endpoint MACs inline (a table lookup only for ports with many) in the pass that sorts the burst;
+// the FDB lookup is done in bulk for the burst.
+#include "dataplane/l4_offload.hpp"
 #include "dataplane/stages.hpp"
 
 #include <rte_prefetch.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace vxmesh::dp {
@@ -106,6 +109,21 @@ void check_and_sort(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts
     }
 }
 
+// A super-frame's segments, encapsulated toward `peer` a burst at a time.
+void encap_segments(const Snapshot& s, Lcore& lc, rte_mbuf* m, uint32_t peer, uint16_t network) {
+    rte_mbuf* segments[l4_max_segments];
+    uint16_t n = l4_segment(lc, m, s.networks[network].mtu, segments);
+    uint32_t peers[burst_size];
+    uint16_t networks[burst_size];
+    std::fill_n(peers, burst_size, peer);
+    std::fill_n(networks, burst_size, network);
+    for (uint16_t i = 0; i < n; i += burst_size) {
+        auto chunk = static_cast<uint16_t>(std::min<int>(burst_size, n - i));
+        tx_reserve(lc, s.underlay_port, chunk);
+        vxlan_encap(s, lc, segments + i, peers, networks, chunk);
+    }
+}
+
 } // namespace
 
 void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t n) {
@@ -126,15 +144,27 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
                 continue;
             }
             uint64_t v = values[i];
+            uint16_t network = sorted.unicast_network[i];
             if (FdbValue::is_remote(v)) {
                 uint32_t peer = FdbValue::peer(v);
+                if (unlikely(l4_offload_port(lc, m))) {
+                    L4Action action = l4_complete(lc, m, s.networks[network].mtu);
+                    if (action == L4Action::Dropped) continue;
+                    if (action == L4Action::Segment) {
+                        // What the burst already holds goes first: a flow stays in order.
+                        vxlan_encap(s, lc, remote, remote_peer, remote_network, n_remote);
+                        n_remote = 0;
+                        encap_segments(s, lc, m, peer, network);
+                        continue;
+                    }
+                }
                 rte_prefetch0(&s.peers[peer]); // read by vxlan_encap below
                 remote_peer[n_remote] = peer;
-                remote_network[n_remote] = sorted.unicast_network[i];
+                remote_network[n_remote] = network;
                 remote[n_remote++] = m;
             } else {
                 lc.stats->switched++;
-                tx_enqueue(lc, FdbValue::port(v), m);
+                l4_offload_tx(lc, FdbValue::port(v), s.networks[network].mtu, m);
             }
         }
         if (n_remote) vxlan_encap(s, lc, remote, remote_peer, remote_network, n_remote);

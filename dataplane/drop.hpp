@@ -24,6 +24,9 @@ enum class Drop : uint8_t {
     L2UnknownDestination,// unicast to a MAC not in the network's FDB
     MtuExceeded,         // inner frame longer than the network's MTU allows
     NoHeadroom,          // mbuf cannot take the outer headers
+    // offloads a sender left undone (access ports and decapsulated frames)
+    OffloadTruncated,    // IPv4 frame shorter than its total length: af_packet's frame size cut it
+    SegmentNoMbuf,       // no mbufs for a super-frame's segments
     // underlay
     L2NotForUs,          // destination MAC neither ours nor broadcast
     IpBadHeader,         // version/IHL/length inconsistent
@@ -56,6 +59,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> 
     "l2_unknown_destination",
     "mtu_exceeded",
     "no_headroom",
+    "offload_truncated",
+    "segment_no_mbuf",
     "l2_not_for_us",
     "ip_bad_header",
     "ip_bad_checksum",

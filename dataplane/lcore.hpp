@@ -41,6 +41,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreStats {
     uint64_t arp_requests; // ARP requests sent to resolve neighbours
     uint64_t arp_learned;  // underlay ARP messages that resolved or refreshed a neighbour
     uint64_t punted;       // packets handed to the control thread
+    uint64_t l4_completed; // partial TCP/UDP checksums completed (dataplane/l4_offload.hpp)
+    uint64_t segmented;    // TCP super-frames cut to the network's MTU
+    uint64_t segments;     // segments those made
     uint64_t capture_lost; // capture copies lost (pool or ring full): not packet drops
     uint64_t drops[static_cast<size_t>(Drop::Count)];
 };
@@ -60,6 +63,10 @@ struct Lcore {
     uint32_t tx_pending = 0;              // bit per port with packets in its buffer
     uint16_t ip_id = 0;                   // outer IPv4 identification when DF is off (RFC 6864)
     const CaptureSpec* capture = nullptr; // set per loop iteration while a capture runs
+    // Bit per port whose PMD hands over kernel buffers (net_af_packet): frames from it may
+    // carry partial checksums and GSO super-frames (dataplane/l4_offload.hpp).
+    uint32_t offload_ports = 0;
+    rte_mempool* segment_pool = nullptr; // segments of super-frames (null: the frame's pool)
     std::array<TxBuffer, max_ports> tx{};
 };
 
@@ -98,5 +105,12 @@ inline void tx_enqueue_burst(Lcore& lc, uint16_t port, rte_mbuf** pkts, uint16_t
 
 // Send what the stages left in the buffers; what a queue refuses is dropped as TxFull.
 void tx_flush(Lcore& lc);
+
+// Send port's buffer now unless it has room for n more: a super-frame's segments
+// (dataplane/l4_offload.hpp) may not fit beside the rest of a burst.
+void tx_flush_port(Lcore& lc, uint16_t port);
+inline void tx_reserve(Lcore& lc, uint16_t port, uint16_t n) {
+    if (unlikely(lc.tx[port].count + n > tx_buffer_size)) tx_flush_port(lc, port);
+}
 
 } // namespace vxmesh::dp

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <stdexcept>
+#include <string_view>
 
 namespace vxmesh::dp {
 
@@ -17,6 +18,60 @@ std::string device_ethdev_name(const std::string& device) {
 }
 
 bool device_is_vdev(const std::string& device) { return device.rfind("net_", 0) == 0; }
+
+namespace {
+
+bool device_is_af_packet(const std::string& device) {
+    return device.rfind("net_af_packet", 0) == 0;
+}
+
+// The value of devarg `key` in a device string, or "" when it is absent.
+std::string devarg(const std::string& device, const std::string& key) {
+    size_t start = device.find(',');
+    while (start != std::string::npos) {
+        size_t end = device.find(',', start + 1);
+        std::string arg = device.substr(start + 1, end == std::string::npos ? end : end - start - 1);
+        if (arg.rfind(key + "=", 0) == 0) return arg.substr(key.size() + 1);
+        start = end;
+    }
+    return "";
+}
+
+} // namespace
+
+std::string device_with_defaults(const std::string& device) {
+    if (!device_is_af_packet(device) || !devarg(device, "framesz").empty() ||
+        !devarg(device, "blocksz").empty() || !devarg(device, "framecnt").empty())
+        return device;
+    return fmt::format("{},framesz={},blocksz={},framecnt={}", device, af_packet_frame_size,
+                       af_packet_block_size, af_packet_frame_count);
+}
+
+uint32_t device_frame_size(const std::string& device) {
+    if (!device_is_af_packet(device)) return 0;
+    std::string value = devarg(device, "framesz");
+    if (value.empty()) return 2048; // the PMD's default
+    try {
+        return static_cast<uint32_t>(std::stoul(value, nullptr, 0));
+    } catch (const std::exception&) {
+        return 0; // the PMD refuses it and says why
+    }
+}
+
+rte_mempool* create_large_mbuf_pool(unsigned mbufs, uint32_t frame_size) {
+    // The PMD copies at most framesz less TPACKET_V2's header (32 bytes) into one mbuf.
+    uint32_t room = RTE_PKTMBUF_HEADROOM + frame_size - af_packet_frame_header;
+    if (room > UINT16_MAX)
+        throw std::runtime_error(fmt::format(
+            "af_packet framesz={} is above the {} bytes an mbuf can hold", frame_size,
+            UINT16_MAX - RTE_PKTMBUF_HEADROOM + af_packet_frame_header));
+    rte_mempool* pool = rte_pktmbuf_pool_create("vxmesh_large", mbufs, 32, packet_meta_size,
+                                                static_cast<uint16_t>(room), rte_socket_id());
+    if (pool == nullptr)
+        throw std::runtime_error(fmt::format("cannot create a pool of {} mbufs of {} bytes: {}",
+                                             mbufs, room, rte_strerror(rte_errno)));
+    return pool;
+}
 
 rte_mempool* create_mbuf_pool(unsigned mbufs) {
     rte_mempool* pool = rte_pktmbuf_pool_create("vxmesh_mbufs", mbufs, 256, packet_meta_size,
@@ -78,6 +133,8 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
     rte_eth_promiscuous_enable(port.id);
     if (int rc = rte_eth_macaddr_get(port.id, &port.mac); rc != 0)
         port_error(spec, "rte_eth_macaddr_get", rc);
+    port.kernel_buffers = info.driver_name != nullptr &&
+                          std::string_view(info.driver_name) == "net_af_packet";
     return port;
 }
 

@@ -20,7 +20,31 @@ struct OpenPort {
     std::string device;
     uint16_t id = 0;
     rte_ether_addr mac{};
+    // The PMD reads a kernel interface's buffers (net_af_packet): frames may carry what
+    // the sender's offloads left undone (dataplane/l4_offload.hpp).
+    bool kernel_buffers = false;
 };
+
+// af_packet frames big enough for a GSO super-frame: TCP builds at most 64 KB less its
+// header reserve (about 65.27 KB of IPv4 at most), which TPACKET_V2 stores 34 bytes into
+// its frame. 65408 is the largest frame (a multiple of 16) whose copy fits one mbuf,
+// whose data room is 16 bits: the PMD requires framesz - 32 to fit the pool's buffers.
+// The PMD finds frame i at i × framesz, so a block (whole pages) must hold whole frames:
+// 32 of them (511 pages). 128 frames: 8 MiB of kernel memory per queue (the PMD's
+// defaults, 512 frames of 2 KB, cut every super-frame to 2 KB).
+inline constexpr uint32_t af_packet_frame_size = 65408;
+inline constexpr uint32_t af_packet_block_size = 32 * af_packet_frame_size;
+inline constexpr uint32_t af_packet_frame_count = 128;
+static_assert(af_packet_block_size % 4096 == 0 && af_packet_frame_size % 16 == 0);
+inline constexpr uint32_t af_packet_frame_header = 32; // framesz not copied to the mbuf
+
+// The device string as given to EAL: a net_af_packet device without framesz, blocksz or
+// framecnt gets af_packet_frame_size frames; others are unchanged.
+std::string device_with_defaults(const std::string& device);
+
+// The af_packet frame size a device string (after device_with_defaults) asks for, 0 for
+// other devices: its receive pool's buffers must hold that many bytes.
+uint32_t device_frame_size(const std::string& device);
 
 // The ethdev name a device string creates: the part before the first ','.
 std::string device_ethdev_name(const std::string& device);
@@ -29,6 +53,10 @@ std::string device_ethdev_name(const std::string& device);
 bool device_is_vdev(const std::string& device);
 
 rte_mempool* create_mbuf_pool(unsigned mbufs);
+
+// A pool of `mbufs` buffers of data room `frame_size` (plus headroom), for the ports
+// whose device_frame_size is larger than a standard mbuf holds.
+rte_mempool* create_large_mbuf_pool(unsigned mbufs, uint32_t frame_size);
 
 // Configure `queues` rx and tx queues, promiscuous mode on, start the port.
 OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool);

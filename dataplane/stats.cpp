@@ -17,6 +17,9 @@ LcoreStats stats_total() {
         total.arp_requests += s.arp_requests;
         total.arp_learned += s.arp_learned;
         total.punted += s.punted;
+        total.l4_completed += s.l4_completed;
+        total.segmented += s.segmented;
+        total.segments += s.segments;
         total.capture_lost += s.capture_lost;
         for (size_t d = 0; d < static_cast<size_t>(Drop::Count); d++) total.drops[d] += s.drops[d];
     }

@@ -2,6 +2,7 @@
 // reserved and ignored on receipt); the inner destination must be an endpoint of
 // that VNI attached to this node. The VNI names the network (one lookup per
 // change of VNI in the burst); the FDB lookup is done in bulk for the burst.
+#include "dataplane/l4_offload.hpp"
 #include "dataplane/stages.hpp"
 
 #include <rte_ip.h>
@@ -22,6 +23,7 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
     uint64_t values[burst_size];
     rte_mbuf* valid[burst_size];
     uint16_t offsets[burst_size];
+    uint16_t networks[burst_size];
     uint16_t n_valid = 0;
     // A burst usually carries few VNIs: remember the last one's network.
     rte_be32_t last_vni = 0;
@@ -58,6 +60,7 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         keys[n_valid] =
             fdb_key(last_network, load_mac48(rte_pktmbuf_mtod_offset(m, const uint8_t*, offset)));
         offsets[n_valid] = static_cast<uint16_t>(offset);
+        networks[n_valid] = last_network;
         valid[n_valid++] = m;
     }
     if (n_valid == 0) return;
@@ -68,7 +71,7 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         if (likely((hits & (uint64_t{1} << i)) && !FdbValue::is_remote(values[i]))) {
             rte_pktmbuf_adj(m, offsets[i]);
             lc.stats->decap++;
-            tx_enqueue(lc, FdbValue::port(values[i]), m);
+            l4_offload_tx(lc, FdbValue::port(values[i]), s.networks[networks[i]].mtu, m);
             continue;
         }
         drop(lc, Drop::VxlanUnknownDestination, m);

@@ -55,6 +55,8 @@ int worker_main(void* arg) {
     lc.stats = &lcore_stats[rte_lcore_id()];
     lc.queue = static_cast<uint16_t>(cfg.index);
     lc.punt = cfg.punt;
+    lc.offload_ports = cfg.offload_ports;
+    lc.segment_pool = cfg.segment_pool;
     rte_rcu_qsbr* qsbr = cfg.publisher->qsbr();
     rte_rcu_qsbr_thread_register(qsbr, cfg.index);
     rte_rcu_qsbr_thread_online(qsbr, cfg.index);

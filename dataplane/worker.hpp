@@ -3,6 +3,7 @@
 
 #include "dataplane/publish.hpp"
 
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include <atomic>
@@ -20,6 +21,8 @@ struct WorkerConfig {
     const SnapshotPublisher* publisher = nullptr;
     const std::atomic<bool>* stop = nullptr;
     bool busy_poll = false;             // never back off when idle
+    uint32_t offload_ports = 0;         // Lcore::offload_ports
+    rte_mempool* segment_pool = nullptr; // Lcore::segment_pool
 };
 
 // rte_eal_remote_launch entry; `arg` is a WorkerConfig*.

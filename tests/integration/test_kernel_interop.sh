@@ -1,8 +1,10 @@
 #!/bin/bash
 # Interoperability with the Linux kernel's VXLAN: vxmesh node1 and node2 plus a
 # plain-Linux VTEP "kn" (10.99.0.3, static FDB, nolearning) whose container
-# 10.0.1.10 is on blue (VNI 4097). Ping and 1 MB TCP (sha256-checked) in both
-# directions between the kernel container and the blue container on each vxmesh node.
+# 10.0.1.10 is on blue (VNI 4097). Ping, 1 MB TCP (sha256-checked) and UDP
+# (content-checked) in both directions between the kernel container and the blue
+# container on each vxmesh node, every interface (the kernel VTEP's underlay too) at
+# its kernel-default offloads.
 set -u
 # shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
@@ -24,6 +26,11 @@ tcp_transfer "TCP 1 MB kernel kn/c1 -> node1/c1" kn c1 node1 c1 10.0.1.2 "$MB" 5
 tcp_transfer "TCP 1 MB node1/c1 -> kernel kn/c1" node1 c1 kn c1 10.0.1.10 "$MB" 5002
 tcp_transfer "TCP 1 MB kernel kn/c1 -> node2/c1" kn c1 node2 c1 10.0.1.3 "$MB" 5003
 tcp_transfer "TCP 1 MB node2/c1 -> kernel kn/c1" node2 c1 kn c1 10.0.1.10 "$MB" 5004
+tcp_transfer "TCP 10 MB kernel kn/c1 -> node1/c1" kn c1 node1 c1 10.0.1.2 $((10 * MB)) 5005
+udp_transfer "UDP kernel kn/c1 -> node1/c1" kn c1 node1 c1 10.0.1.2 600 6001
+udp_transfer "UDP node1/c1 -> kernel kn/c1" node1 c1 kn c1 10.0.1.10 600 6002
+check "lab: kernel VTEP's underlay keeps TX checksum offload" bash -c \
+    "ip netns exec ${LAB_PREFIX}kn ethtool -k ul | grep -q '^tx-checksumming: on'"
 
 # The kernel VTEP learned the vxmesh VTEPs' underlay MACs by ARP (vxmesh answered).
 for n in node1 node2; do

@@ -2,7 +2,7 @@
 # Self-test of the namespace lab with kernel VTEPs only (no vxmesh needed):
 # two plain-Linux VXLAN nodes, blue and red containers on each, static FDB/ARP.
 # Proves the lab's underlay, node, container and kernel-VTEP functions, the MTU
-# and offload settings (10 MB TCP), network isolation, and cleanup.
+# and the kernel-default offloads (10 MB TCP), network isolation, and cleanup.
 set -u
 # shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
@@ -27,11 +27,17 @@ check "lab: container eth0 has IP/24 and MAC" bash -c \
     "ip -n ${LAB_PREFIX}k1-c1 -o addr show dev eth0 | grep -q '10.0.1.2/24' && ip -n ${LAB_PREFIX}k1-c1 link show eth0 | grep -q 02:42:0a:00:01:02"
 check "lab: container IPv6 disabled" bash -c "[ \$(ip netns exec ${LAB_PREFIX}k1-c1 sysctl -n net.ipv6.conf.eth0.disable_ipv6) = 1 ]"
 check "lab: deterministic node MAC" bash -c "ip -n ${LAB_PREFIX}k1 link show ul | grep -q $(lab_mac k1/ul)"
-if [ "$LAB_HAVE_ETHTOOL" = 1 ]; then
-    check "lab: container tx checksum offload off" bash -c \
-        "ip netns exec ${LAB_PREFIX}k1-c1 ethtool -k eth0 | grep -q '^tx-checksumming: off'"
+# The lab changes no offload: containers and kernel VTEPs keep the kernel's defaults
+# (vxmesh must cope with partial checksums and GSO super-frames; issue 9, finding 4).
+if command -v ethtool >/dev/null 2>&1; then
+    for f in tx-checksumming tcp-segmentation-offload generic-segmentation-offload; do
+        check "lab: container eth0 keeps $f on (kernel default)" bash -c \
+            "ip netns exec ${LAB_PREFIX}k1-c1 ethtool -k eth0 | grep -q '^$f: on'"
+        check "lab: kernel VTEP ul keeps $f on (kernel default)" bash -c \
+            "ip netns exec ${LAB_PREFIX}k1 ethtool -k ul | grep -q '^$f: on'"
+    done
 else
-    echo "NOTE: ethtool missing: container TX checksum offload left on"
+    fail "lab: offloads at kernel defaults" "ethtool missing (tools/lab/install.sh installs it)"
 fi
 check "lab: root namespace has no lab interfaces" bash -c "! ip -o link show | grep -Eq ' (u-k1|u-k2|ul|br0)[@:]'"
 

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Two vxmesh nodes, two containers each (blue VNI 4097, red VNI 4098):
 # reachability inside each network across nodes, isolation between networks
-# (by route and by MAC), proxy ARP answers, a 10 MB TCP transfer with sha256
-# check, clean SIGTERM shutdown and encap/decap counters in the stats JSON.
+# (by route and by MAC), proxy ARP answers, TCP (10 MB, sha256-checked) and UDP
+# (content-checked) across nodes and switched on one node, every interface at its
+# kernel-default offloads (partial checksums, GSO super-frames: vxmesh finishes them),
+# clean SIGTERM shutdown and encap/decap/offload counters in the stats JSON.
 set -u
 # shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
@@ -10,7 +12,7 @@ t_begin overlay
 require_vxmesh
 lab_init "${LAB_PREFIX:-vxo$$-}" || fatal "lab: init" "lab_init failed"
 
-topo_overlay || fatal "lab: topology" "topo_overlay failed"
+topo_overlay local || fatal "lab: topology" "topo_overlay failed"
 topo_start_all || fatal "vxmesh: start node1 and node2" "see log above"
 pass "vxmesh: node1 and node2 ready"
 
@@ -74,6 +76,14 @@ lab_exec node1-c1 ip route del 10.0.2.0/24 dev eth0
 
 tcp_transfer "TCP 10 MB blue node1/c1 -> node2/c1" node1 c1 node2 c1 10.0.1.3 $((10 * 1024 * 1024))
 tcp_transfer "TCP 2 MB red node2/c2 -> node1/c2" node2 c2 node1 c2 10.0.2.2 $((2 * 1024 * 1024)) 5002
+tcp_transfer "TCP 10 MB switched node1/c1 -> node1/c3" node1 c1 node1 c3 10.0.1.4 $((10 * 1024 * 1024)) 5003
+udp_transfer "UDP blue node1/c1 -> node2/c1" node1 c1 node2 c1 10.0.1.3 600 6001
+udp_transfer "UDP red node2/c2 -> node1/c2" node2 c2 node1 c2 10.0.2.2 600 6002
+udp_transfer "UDP switched node1/c3 -> node1/c1" node1 c3 node1 c1 10.0.1.2 600 6003
+# Offloads are the kernel's defaults, so vxmesh completed checksums and cut super-frames.
+check "lab: container eth0 keeps TX checksum offload and TSO" bash -c \
+    "ip netns exec ${LAB_PREFIX}node1-c1 ethtool -k eth0 | grep -q '^tx-checksumming: on' &&
+     ip netns exec ${LAB_PREFIX}node1-c1 ethtool -k eth0 | grep -q '^tcp-segmentation-offload: on'"
 
 for n in node1 node2; do
     if lab_stop_vxmesh "$n"; then pass "vxmesh: $n exits 0 on SIGTERM"
@@ -83,6 +93,12 @@ for n in node1 node2; do
         e=$(lab_stats "$n" encap 2>/dev/null); d=$(lab_stats "$n" decap 2>/dev/null)
         if [ "${e:-0}" -gt 0 ] 2>/dev/null && [ "${d:-0}" -gt 0 ] 2>/dev/null; then pass "stats: $n encap=$e decap=$d > 0"
         else fail "stats: $n encap>0 and decap>0" "encap='$e' decap='$d'"; fi
+        c=$(lab_stats "$n" l4_completed 2>/dev/null); sg=$(lab_stats "$n" segmented 2>/dev/null)
+        if [ "${c:-0}" -gt 0 ] 2>/dev/null; then pass "stats: $n completed $c partial checksums, cut $sg super-frames"
+        else fail "stats: $n l4_completed > 0" "l4_completed='$c' segmented='$sg'"; fi
+        tr=$(lab_stats "$n" drops.offload_truncated 2>/dev/null)
+        if [ "${tr:-x}" = 0 ]; then pass "stats: $n no super-frame cut short by af_packet"
+        else fail "stats: $n offload_truncated = 0" "offload_truncated='$tr'"; fi
     else
         fail "stats: $n stats JSON written" "$LAB_DIR/$n.stats.json missing or empty"
     fi

@@ -221,6 +221,29 @@ std::vector<Case> cases() {
              m->port = c1;
              dp::access_input(*n.snapshot, n.lc, c1, &m, 1);
          }},
+        // workers, finishing a sender's offloads (dataplane/l4_offload.hpp)
+        {"IPv4 frame cut short by af_packet", Drop::OffloadTruncated, c1, false, true,
+         [](Node& n) {
+             Bytes f = udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, 1, 2, 300);
+             f.resize(200);
+             n.lc.offload_ports = ~0u;
+             n.from_access(c1, {f});
+         }},
+        {"no mbufs for a super-frame's segments", Drop::SegmentNoMbuf, c1, false, true,
+         [](Node& n) {
+             // A TCP frame of 1600 bytes, over blue's MTU (1450), and no segment buffers.
+             Bytes f = udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, 1, 2, 1600);
+             f[14 + 9] = IPPROTO_TCP;
+             f[14 + 20 + 12] = 0x50;
+             static rte_mempool* empty = rte_pktmbuf_pool_create(
+                 "test_no_segments", 15, 0, dp::packet_meta_size, 2176, SOCKET_ID_ANY);
+             std::vector<rte_mbuf*> taken(rte_mempool_avail_count(empty));
+             REQUIRE(rte_pktmbuf_alloc_bulk(empty, taken.data(), unsigned(taken.size())) == 0);
+             n.lc.offload_ports = ~0u;
+             n.lc.segment_pool = empty;
+             n.from_access(c1, {f});
+             for (rte_mbuf* m : taken) rte_pktmbuf_free(m);
+         }},
         // workers, handing over to the control thread or transmitting
         {"punt ring full: underlay ARP", Drop::PuntRingFull, underlay_port, false, true,
          [](Node& n) {

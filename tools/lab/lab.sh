@@ -53,8 +53,6 @@ LAB_MTU=${LAB_MTU:-1450}
 LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-30}
 LAB_STOP_TIMEOUT=${LAB_STOP_TIMEOUT:-15}
 LAB_PY=/usr/bin/python3   # the pyenv python3 on PATH has no scapy; always use this one
-LAB_HAVE_ETHTOOL=0
-command -v ethtool >/dev/null 2>&1 && LAB_HAVE_ETHTOOL=1
 
 _lab_log() { [ "${LAB_QUIET:-0}" = 1 ] || echo "lab: $*" >&2; }
 _lab_err() { echo "lab: ERROR: $*" >&2; }
@@ -75,7 +73,6 @@ lab_init() {
     for t in ip bridge sysctl; do
         command -v "$t" >/dev/null 2>&1 || { _lab_err "missing tool: $t"; return 1; }
     done
-    [ "$LAB_HAVE_ETHTOOL" = 1 ] || _lab_log "NOTE: ethtool not found: cannot turn off TX checksum offload on container veths; TCP through vxmesh (af_packet) will likely fail (ICMP is unaffected)"
     if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^${LAB_PREFIX}"; then
         if [[ $LAB_PREFIX =~ [^0-9]$$[a-z]?-$ ]]; then
             # Named after our own PID: left by a dead run whose PID we now have.
@@ -151,14 +148,6 @@ _lab_noipv6() { # NS IFNAME
     ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" >/dev/null 2>&1 || true
 }
 
-# _lab_ethtool NS IFNAME FEATURE on|off ...: best effort (ethtool may be missing).
-_lab_ethtool() {
-    local ns=$1 dev=$2; shift 2
-    [ "$LAB_HAVE_ETHTOOL" = 1 ] || return 0
-    ip netns exec "$ns" ethtool -K "$dev" "$@" >/dev/null 2>&1 ||
-        _lab_log "NOTE: ethtool -K $dev $* failed in $ns"
-}
-
 # lab_underlay: the underlay namespace with bridge br0 (no IP, STP off).
 lab_underlay() {
     _lab_newns ul || return 1
@@ -192,8 +181,6 @@ lab_node() {
     [ -n "$ulip" ] || { _lab_err "lab_node NAME UL_IP"; return 1; }
     _lab_newns "$name" || return 1
     _lab_ul_link "$name" || return 1
-    # af_packet must see wire-sized frames: no GRO aggregation on what it reads.
-    _lab_ethtool "${LAB_PREFIX}$name" ul gro off
     echo "vxmesh $ulip $(lab_mac "$name/ul")" >"$LAB_DIR/nodes/$name"
     _lab_log "vxmesh node ${LAB_PREFIX}$name (ul $(lab_mac "$name/ul"), VTEP $ulip)"
 }
@@ -206,9 +193,6 @@ lab_kernel_node() {
     _lab_ul_link "$name" || return 1
     local ns="${LAB_PREFIX}$name"
     ip -n "$ns" addr add "$ulip/24" dev ul || return 1
-    # Checksums complete in software before frames hit the "wire": the receiving
-    # vxmesh reads them with af_packet and would otherwise see partial checksums.
-    _lab_ethtool "$ns" ul tx off
     echo "kernel $ulip $(lab_mac "$name/ul")" >"$LAB_DIR/nodes/$name"
     _lab_log "kernel node $ns (ul $ulip)"
 }
@@ -217,7 +201,7 @@ lab_kernel_node() {
 lab_node_ip() { cut -d' ' -f2 "$LAB_DIR/nodes/$1"; }
 
 # lab_container NODE CNAME IP MAC: container namespace "NODE-CNAME" with eth0
-# (IP/24 unless IP has its own /len, MAC, MTU $LAB_MTU, TX checksum offload off)
+# (IP/24 unless IP has its own /len, MAC, MTU $LAB_MTU, offloads at the kernel's defaults)
 # whose veth peer CNAME is in the node namespace, up, no IP.
 lab_container() {
     local node=$1 cname=$2 ip=$3 mac=${4:-}
@@ -232,10 +216,6 @@ lab_container() {
     _lab_noipv6 "$nns" "$cname"
     _lab_noipv6 "$cns" eth0
     ip -n "$cns" addr add "$ip" dev eth0 || return 1
-    # af_packet on the node side reads frames before any checksum is filled in:
-    # the container must compute its own TCP/UDP checksums (and so segment itself).
-    _lab_ethtool "$cns" eth0 tx off
-    _lab_ethtool "$nns" "$cname" gro off
     ip -n "$cns" link set eth0 up
     ip -n "$nns" link set "$cname" up
     _lab_log "container $cns: eth0 $ip $mac <-> $node:$cname"

@@ -119,22 +119,32 @@ topo_write_config() {
     } >"$f"
 }
 
-# topo_overlay [kernel]: the standard lab. vxmesh node1 (10.99.0.1) and node2
+# topo_overlay [kernel] [local]: the standard lab. vxmesh node1 (10.99.0.1) and node2
 # (10.99.0.2), each with c1 on blue (VNI 4097, 10.0.1.0/24) and c2 on red (VNI 4098,
 # 10.0.2.0/24): node1 c1 10.0.1.2, c2 10.0.2.2; node2 c1 10.0.1.3, c2 10.0.2.3.
 # With "kernel": kernel VTEP "kn" (10.99.0.3) with container c1 10.0.1.10 on blue.
+# With "local": node1 also has c3 10.0.1.4 on blue (switched locally with c1).
 topo_overlay() {
+    local kernel=0 local_ep=0 a
+    for a in "$@"; do
+        case $a in
+        kernel) kernel=1 ;;
+        local) local_ep=1 ;;
+        *) _lab_err "topo_overlay: unknown option '$a'"; return 1 ;;
+        esac
+    done
     topo_reset
     topo_add_node node1 10.99.0.1 vxmesh
     topo_add_node node2 10.99.0.2 vxmesh
-    [ "${1:-}" = kernel ] && topo_add_node kn 10.99.0.3 kernel
+    [ "$kernel" = 1 ] && topo_add_node kn 10.99.0.3 kernel
     topo_add_network blue 4097 10.0.1.0/24
     topo_add_network red 4098 10.0.2.0/24
     topo_add_ep n1c1 blue 10.0.1.2 node1 c1
     topo_add_ep n1c2 red 10.0.2.2 node1 c2
     topo_add_ep n2c1 blue 10.0.1.3 node2 c1
     topo_add_ep n2c2 red 10.0.2.3 node2 c2
-    [ "${1:-}" = kernel ] && topo_add_ep knc1 blue 10.0.1.10 kn c1
+    [ "$kernel" = 1 ] && topo_add_ep knc1 blue 10.0.1.10 kn c1
+    [ "$local_ep" = 1 ] && topo_add_ep n1c3 blue 10.0.1.4 node1 c3
     topo_build || return 1
     topo_write_config node1 "$LAB_DIR/node1.yaml" || return 1
     topo_write_config node2 "$LAB_DIR/node2.yaml" || return 1
