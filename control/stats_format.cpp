@@ -27,9 +27,9 @@ constexpr Counter counters[] = {
     {"punted", "Packets handed to the control thread", &dp::LcoreStats::punted},
     {"l4_completed", "Partial TCP/UDP checksums (a sender's offload) completed",
      &dp::LcoreStats::l4_completed},
-    {"segmented", "TCP super-frames (a sender's GSO) cut to the network's MTU",
+    {"segmented", "TCP super-frames (GSO) and reassembled datagrams cut to the MTU",
      &dp::LcoreStats::segmented},
-    {"segments", "Segments cut from TCP super-frames", &dp::LcoreStats::segments},
+    {"segments", "Segments and fragments those made", &dp::LcoreStats::segments},
     {"capture_lost", "Capture copies lost (pool or ring full); not packet drops",
      &dp::LcoreStats::capture_lost},
 };

@@ -45,6 +45,14 @@ L4Action l4_complete(Lcore& lc, rte_mbuf* m, uint16_t mtu) {
     }
     if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
         return L4Action::Forward; // a sender checksums before it fragments
+    // A datagram over the MTU other than TCP: the af_packet PMD joins its sockets in a
+    // fanout group with PACKET_FANOUT_FLAG_DEFRAG, so the kernel hands it the sender's
+    // fragments reassembled. Cut them again (its checksum is already complete); with DF
+    // set or IPv4 options it goes on to the MTU check (mtu_exceeded).
+    if (total > mtu && ip->next_proto_id != IPPROTO_TCP)
+        return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) || ihl != sizeof(rte_ipv4_hdr)
+                   ? L4Action::Forward
+                   : L4Action::Segment;
     uint32_t l4_len = total - ihl;
     uint8_t* l4 = reinterpret_cast<uint8_t*>(ip) + ihl;
     uint32_t field; // offset of the checksum in the L4 header
@@ -74,10 +82,64 @@ L4Action l4_complete(Lcore& lc, rte_mbuf* m, uint16_t mtu) {
     return L4Action::Forward;
 }
 
+namespace {
+
+// Segments and fragments go to the worker's pool of standard mbufs (the frame came in a
+// large one); a network MTU above what those hold takes the frame's own pool.
+rte_mempool* piece_pool(const Lcore& lc, const rte_mbuf* m, uint16_t mtu) {
+    rte_mempool* pool = lc.segment_pool;
+    if (pool == nullptr ||
+        rte_pktmbuf_data_room_size(pool) < RTE_PKTMBUF_HEADROOM + mtu + sizeof(rte_ether_hdr))
+        return m->pool;
+    return pool;
+}
+
+// A reassembled datagram (no options, DF clear) cut into IPv4 fragments of at most
+// `mtu` bytes (RFC 791 §3.2: fragment data in multiples of 8 bytes).
+uint16_t fragment(Lcore& lc, rte_mbuf* m, uint16_t mtu, rte_mbuf** out) {
+    const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+    auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(frame + sizeof(rte_ether_hdr));
+    constexpr uint32_t headers = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr);
+    uint32_t data = rte_be_to_cpu_16(ip->total_length) - sizeof(rte_ipv4_hdr);
+    uint32_t piece = (mtu - sizeof(rte_ipv4_hdr)) & ~7u;
+    uint32_t count = (data + piece - 1) / piece;
+    if (unlikely(count > l4_max_segments)) {
+        drop(lc, Drop::MtuExceeded, m);
+        return 0;
+    }
+    if (unlikely(rte_pktmbuf_alloc_bulk(piece_pool(lc, m, mtu), out, count) != 0)) {
+        drop(lc, Drop::SegmentNoMbuf, m);
+        return 0;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t offset = i * piece;
+        uint32_t size = std::min(piece, data - offset);
+        rte_mbuf* f = out[i];
+        auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(f, headers + size));
+        std::memcpy(p, frame, headers);
+        std::memcpy(p + headers, frame + headers + offset, size);
+        f->port = m->port;
+        auto* fip = reinterpret_cast<rte_ipv4_hdr*>(p + sizeof(rte_ether_hdr));
+        fip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + size));
+        uint16_t field = static_cast<uint16_t>(offset / 8);
+        if (i + 1 < count) field |= RTE_IPV4_HDR_MF_FLAG;
+        fip->fragment_offset = rte_cpu_to_be_16(field);
+        fip->hdr_checksum = 0;
+        fip->hdr_checksum = rte_ipv4_cksum(fip);
+    }
+    lc.stats->segmented++;
+    lc.stats->segments += count;
+    rte_pktmbuf_free(m);
+    return static_cast<uint16_t>(count);
+}
+
+} // namespace
+
 uint16_t l4_segment(Lcore& lc, rte_mbuf* m, uint16_t mtu, rte_mbuf** out) {
     // l4_complete checked the headers and that the frame holds all `total` bytes.
     const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
     auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(frame + sizeof(rte_ether_hdr));
+    if (ip->next_proto_id != IPPROTO_TCP) return fragment(lc, m, mtu, out);
     uint32_t ihl = (ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4u;
     auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(frame + sizeof(rte_ether_hdr) + ihl);
     uint32_t thl = (tcp->data_off >> 4) * 4u;
@@ -89,12 +151,7 @@ uint16_t l4_segment(Lcore& lc, rte_mbuf* m, uint16_t mtu, rte_mbuf** out) {
         drop(lc, Drop::MtuExceeded, m);
         return 0;
     }
-    // Segments go to the worker's pool of standard mbufs (a super-frame came in a large
-    // one); a network MTU above what those hold takes the frame's own pool.
-    rte_mempool* pool = lc.segment_pool;
-    if (pool == nullptr ||
-        rte_pktmbuf_data_room_size(pool) < RTE_PKTMBUF_HEADROOM + mtu + sizeof(rte_ether_hdr))
-        pool = m->pool;
+    rte_mempool* pool = piece_pool(lc, m, mtu);
     if (unlikely(rte_pktmbuf_alloc_bulk(pool, out, count) != 0)) {
         drop(lc, Drop::SegmentNoMbuf, m);
         return 0;

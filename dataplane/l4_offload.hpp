@@ -26,6 +26,10 @@
 //    TCP checksums computed. The sender's MSS is not known (no virtio-net header), so
 //    segments are as large as the network's MTU allows; the peer's MSS comes from the
 //    same MTU.
+//  - A datagram over the MTU that is not TCP: the PMD's fanout group asks the kernel to
+//    reassemble fragments (PACKET_FANOUT_FLAG_DEFRAG), so the sender's fragments arrive
+//    as one datagram; it is fragmented again to the MTU (DF clear, no IPv4 options;
+//    otherwise it goes on to the MTU check). Counted with the super-frames.
 //  - An IPv4 frame shorter than its total length was cut by the PMD (a super-frame
 //    longer than af_packet's frame size): it cannot be completed and is dropped under
 //    `offload_truncated`.
@@ -43,7 +47,7 @@ inline constexpr uint16_t l4_max_segments = 144;
 
 enum class L4Action : uint8_t {
     Forward, // m is ready (completed in place, or nothing to do)
-    Segment, // m is a TCP super-frame: call l4_segment
+    Segment, // m is a TCP super-frame or a reassembled datagram: call l4_segment
     Dropped, // counted and freed
 };
 
@@ -57,7 +61,8 @@ inline bool l4_offload_port(const Lcore& lc, const rte_mbuf* m) {
 L4Action l4_complete(Lcore& lc, rte_mbuf* m, uint16_t mtu);
 
 // Cuts a TCP super-frame (l4_complete said Segment) into segments of at most `mtu` bytes
-// of IPv4, with complete checksums, in out[0..return); m is freed. Returns 0 when m was
+// of IPv4, with complete checksums, or a reassembled datagram into fragments, in
+// out[0..return); m is freed. Returns 0 when m was
 // dropped (no mbufs) instead.
 uint16_t l4_segment(Lcore& lc, rte_mbuf* m, uint16_t mtu, rte_mbuf** out);
 

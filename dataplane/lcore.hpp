@@ -42,7 +42,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreStats {
     uint64_t arp_learned;  // underlay ARP messages that resolved or refreshed a neighbour
     uint64_t punted;       // packets handed to the control thread
     uint64_t l4_completed; // partial TCP/UDP checksums completed (dataplane/l4_offload.hpp)
-    uint64_t segmented;    // TCP super-frames cut to the network's MTU
+    uint64_t segmented;    // TCP super-frames or reassembled datagrams cut to the MTU
     uint64_t segments;     // segments those made
     uint64_t capture_lost; // capture copies lost (pool or ring full): not packet drops
     uint64_t drops[static_cast<size_t>(Drop::Count)];

@@ -117,8 +117,8 @@ tcp_transfer() {
 }
 
 # udp_transfer NAME SRC_NODE SRC_C DST_NODE DST_C DST_IP COUNT [PORT]: COUNT datagrams
-# of 1 to 1400 bytes (within the lab's MTU: IPv4 fragments of a larger datagram are lost
-# on the encapsulation path under mtu_exceeded, a separate open defect), each
+# of 1 to 4000 bytes (the larger ones IPv4-fragmented by the sender's stack, which the
+# af_packet PMD's fanout group has the kernel reassemble: vxmesh fragments them again), each
 # carrying its number and bytes derived from it, sent with the kernel's default
 # offloads; PASS when the receiver's socket got every one with the right content (the
 # kernel drops a datagram whose UDP checksum is wrong before the socket sees it).
@@ -129,11 +129,11 @@ udp_transfer() {
     local out="$LAB_DIR/$tag.udp"
     rm -f "$out"
     # Datagram i: 4-byte number then sha256("i") repeated, cut to a size that cycles
-    # from 1 byte to the MTU (1418 + 4 + 28 = 1450).
+    # through small, exactly the MTU (1418 + 4 + 28 = 1450) and fragmented.
     local gen='
 import hashlib, struct
 def datagram(i):
-    size = [1, 64, 700, 1000, 1400, 1418][i % 6]
+    size = [1, 64, 700, 1418, 1422, 4000][i % 6]
     body = (hashlib.sha256(str(i).encode()).digest() * 200)[:size]
     return struct.pack("!I", i) + body
 '

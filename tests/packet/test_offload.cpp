@@ -319,3 +319,45 @@ TEST_CASE("offload: a frame shorter than its IPv4 length (cut by af_packet) is d
     CHECK(node.dropped(Drop::OffloadTruncated) == 1);
     CHECK(node.dropped_total() == 1);
 }
+
+TEST_CASE("offload: a datagram af_packet reassembled is fragmented again to the MTU") {
+    OffloadNode node;
+    // 4000 bytes of UDP payload, checksum valid, DF clear: what the kernel hands a
+    // PACKET_FANOUT_FLAG_DEFRAG socket for the sender's three fragments.
+    Bytes payload = pattern(4000, 5);
+    Bytes f = ethernet(n2c1_mac, n1c1_mac, RTE_ETHER_TYPE_IPV4);
+    Bytes ip =
+        ipv4_packet(n1c1_ip, n2c1_ip, IPPROTO_UDP, udp_datagram(7, 8, payload), 64, 0, 0x4242);
+    f.insert(f.end(), ip.begin(), ip.end());
+    set_valid(f, eth);
+    node.access(c1, f);
+    CHECK(node.dropped_total() == 0);
+    auto out = node.sent(underlay_port, outer);
+    // blue's MTU 1450: 1424 bytes of data per fragment (a multiple of 8).
+    REQUIRE(out.size() == 3);
+    Bytes joined;
+    for (size_t i = 0; i < out.size(); i++) {
+        INFO("fragment " << i);
+        const Bytes& s = out[i];
+        size_t size = i < 2 ? 1424 : 4008 - 2 * 1424;
+        CHECK(s.size() == eth + 20 + size);
+        CHECK(be16_at(s, eth + 2) == 20 + size);
+        CHECK(be16_at(s, eth + 4) == 0x4242);
+        CHECK(be16_at(s, eth + 6) == ((i < 2 ? 0x2000 : 0) | (i * 1424 / 8)));
+        CHECK(ip_valid(s, eth));
+        joined.insert(joined.end(), s.begin() + eth + 20, s.end());
+    }
+    CHECK(joined == Bytes(f.begin() + eth + 20, f.end())); // UDP header and payload
+    CHECK(node.stats.segmented == 1);
+
+    SECTION("with DF set it is not fragmented: over the MTU") {
+        node.clear_tx();
+        Bytes df = f;
+        set16(df, eth + 6, 0x4000);
+        set16(df, eth + 10, 0);
+        set16(df, eth + 10, uint16_t(~ones_sum(&df[eth], 20)));
+        node.access(c1, df);
+        CHECK(node.tx_count(underlay_port) == 0);
+        CHECK(node.dropped(Drop::MtuExceeded) == 1);
+    }
+}
