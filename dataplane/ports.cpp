@@ -2,6 +2,7 @@
 
 #include "dataplane/lcore.hpp"
 #include "dataplane/packet_meta.hpp"
+#include "dataplane/stats.hpp"
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -78,6 +79,7 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
     rte_eth_promiscuous_enable(port.id);
     if (int rc = rte_eth_macaddr_get(port.id, &port.mac); rc != 0)
         port_error(spec, "rte_eth_macaddr_get", rc);
+    port_track_kernel_drops(port.id, spec.device);
     return port;
 }
 
