@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <string_view>
+
 namespace vxmesh::control {
 
 using nlohmann::json;
@@ -48,6 +51,13 @@ json counters_json(const dp::LcoreStats& s, const std::vector<NamedPort>& ports)
     return j;
 }
 
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
 bool all_zero(const dp::LcoreStats& s) {
     static const dp::LcoreStats zero{};
     return std::memcmp(&s, &zero, sizeof(s)) == 0;
@@ -58,6 +68,11 @@ bool all_zero(const dp::LcoreStats& s) {
 json stats_document(const std::vector<NamedPort>& ports, uint64_t generation, uint64_t tsc,
                     uint64_t tsc_hz) {
     json doc = counters_json(dp::stats_total(), ports);
+    for (const NamedPort& port : ports) {
+        dp::PortCounters device = dp::port_device_counters(port.id);
+        for (size_t i = 0; i < device.size(); i++)
+            doc["ports"][port.name][dp::port_counters[i].name] = device[i];
+    }
     doc["generation"] = generation;
     doc["tsc"] = tsc;
     doc["tsc_hz"] = tsc_hz;
@@ -70,10 +85,17 @@ json stats_document(const std::vector<NamedPort>& ports, uint64_t generation, ui
 }
 
 std::string stats_text(const json& doc) {
-    std::string out = fmt::format("{:<16} {:>14} {:>14}\n", "PORT", "RX", "TX");
-    for (const auto& [name, p] : doc["ports"].items())
-        out += fmt::format("{:<16} {:>14} {:>14}\n", name, p["rx"].get<uint64_t>(),
+    std::string out = fmt::format("{:<16} {:>14} {:>14}", "PORT", "RX", "TX");
+    for (const dp::PortCounter& c : dp::port_counters)
+        out += fmt::format(" {:>12}", upper(c.name));
+    out += "\n";
+    for (const auto& [name, p] : doc["ports"].items()) {
+        out += fmt::format("{:<16} {:>14} {:>14}", name, p["rx"].get<uint64_t>(),
                            p["tx"].get<uint64_t>());
+        for (const dp::PortCounter& c : dp::port_counters)
+            out += fmt::format(" {:>12}", p.value(c.name, uint64_t{0}));
+        out += "\n";
+    }
     out += "\n";
     for (const Counter& c : counters)
         out += fmt::format("{:<26} {:>14}\n", c.name, doc.value(c.name, uint64_t{0}));
@@ -100,6 +122,13 @@ std::string stats_prometheus(const json& doc, const std::string& node) {
     for (const auto& [name, p] : doc["ports"].items())
         out += fmt::format("vxmesh_port_tx_packets_total{{node=\"{}\",port=\"{}\"}} {}\n", node,
                            name, p["tx"].get<uint64_t>());
+    for (const dp::PortCounter& c : dp::port_counters) {
+        std::string metric = fmt::format("port_{}_packets_total", c.name);
+        family(metric.c_str(), c.help, "counter");
+        for (const auto& [name, p] : doc["ports"].items())
+            out += fmt::format("vxmesh_{}{{node=\"{}\",port=\"{}\"}} {}\n", metric, node, name,
+                               p.value(c.name, uint64_t{0}));
+    }
     for (const Counter& c : counters) {
         std::string metric = fmt::format("{}_total", c.name);
         family(metric.c_str(), c.help, "counter");

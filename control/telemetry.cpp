@@ -19,6 +19,10 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
     for (const NamedPort& p : telemetry_ports) {
         rte_tel_data_add_dict_u64(d, fmt::format("rx_{}", p.name).c_str(), t.port_rx[p.id]);
         rte_tel_data_add_dict_u64(d, fmt::format("tx_{}", p.name).c_str(), t.port_tx[p.id]);
+        dp::PortCounters device = dp::port_device_counters(p.id);
+        for (size_t i = 0; i < device.size(); i++)
+            rte_tel_data_add_dict_u64(
+                d, fmt::format("{}_{}", dp::port_counters[i].name, p.name).c_str(), device[i]);
     }
     rte_tel_data_add_dict_u64(d, "encap", t.encap);
     rte_tel_data_add_dict_u64(d, "decap", t.decap);

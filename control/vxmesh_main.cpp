@@ -1,7 +1,8 @@
 // vxmesh: the program. The main thread is the control thread: it loads and validates
 // the configuration before touching any port, starts EAL and the ports, compiles and
-// publishes the first snapshot, launches the workers, then serves the neighbour
-// service and signals (SIGHUP reloads, SIGINT/SIGTERM stop) until told to stop.
+// publishes the first snapshot, launches the workers and the neighbour service (each on
+// its own lcore), then serves the control socket, captures and signals (SIGHUP reloads,
+// SIGINT/SIGTERM stop) until told to stop.
 #include "control/capture_session.hpp"
 #include "control/config_load.hpp"
 #include "control/metrics_http.hpp"
@@ -88,7 +89,8 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "Usage: vxmesh --config FILE [options] [-- EAL arguments]\n\n"
         "vxmesh carries Docker-swarm-style overlay networks in VXLAN on DPDK ports.\n"
         "Without EAL arguments it runs with --no-huge -m 256 --no-pci --no-shconf and\n"
-        "one lcore per worker plus one for control, floating over every CPU.\n\nOptions");
+        "one lcore per worker plus one for control and one for the neighbour service,\n"
+        "floating over every CPU.\n\nOptions");
     desc.add_options()("help,h", "print this help and exit")("version", "print the version")(
         "config,c", po::value(&o.config), "YAML configuration file (see config/README.md)")(
         "workers,w", po::value(&o.workers)->default_value(1), "number of worker lcores")(
@@ -156,7 +158,9 @@ std::vector<std::string> eal_arguments(const Options& o, const model::Config& co
         unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
         std::string set = cpus == 1 ? "0" : fmt::format("(0-{})", cpus - 1);
         std::string lcores;
-        for (unsigned l = 0; l <= o.workers; l++) lcores += fmt::format("{}{}@{}", l ? "," : "", l, set);
+        // lcore 0: control; 1..workers: workers; workers + 1: the neighbour service.
+        for (unsigned l = 0; l <= o.workers + 1; l++)
+            lcores += fmt::format("{}{}@{}", l ? "," : "", l, set);
         args.insert(args.end(), {"--no-huge", "-m", "256", "--no-shconf", "--lcores", lcores,
                                  "--file-prefix", fmt::format("vxmesh-{}", getpid()),
                                  "--log-level", "notice"});
@@ -221,16 +225,26 @@ struct Runtime final : control::ControlPlane {
         if (c.node.underlay.mac)
             std::memcpy(ctx.underlay_mac.addr_bytes, c.node.underlay.mac->bytes.data(), 6);
         for (size_t i = 1; i < ports.size(); i++) ctx.access_ports.emplace(ports[i].name, ports[i].id);
-        ctx.nexthop_slot = [this](rte_be32_t ip) { return neighbour_service->intern(ip); };
+        dp::NeighbourSlots& slots = neighbour_service->slots();
+        ctx.nexthop_slot = [&slots](rte_be32_t ip) { return slots.intern(ip); };
         ctx.neighbours = neighbours.get();
         if (capture) ctx.capture = capture->spec(capture_pool);
-        return control::build_snapshot(c, ctx);
+        try {
+            return control::build_snapshot(c, ctx);
+        } catch (...) {
+            slots.rejected(); // what this compile alone interned is released
+            throw;
+        }
     }
 
+    // Every compiled snapshot is published: compile() and publish() pair up, so the
+    // neighbour slots the replaced snapshot alone used are released here, once the
+    // publication's grace period has passed and no reader can still use them.
     void publish(std::unique_ptr<dp::Snapshot> s) {
         generation_ = s->generation;
         telemetry_generation.store(generation_);
         publisher->publish(std::move(s));
+        neighbour_service->slots().published();
     }
 
     // control::ControlPlane: what the socket and SIGHUP drive.
@@ -350,9 +364,11 @@ int run(Runtime& rt) {
         fmt::print(stderr, "vxmesh: EAL initialisation failed: {}\n", rte_strerror(rte_errno));
         return 1;
     }
-    if (rte_lcore_count() < o.workers + 1) {
-        fmt::print(stderr, "vxmesh: {} worker(s) need {} lcores, EAL has {}\n", o.workers,
-                   o.workers + 1, rte_lcore_count());
+    if (rte_lcore_count() < o.workers + 2) {
+        fmt::print(stderr,
+                   "vxmesh: {} worker(s) need {} lcores (control, workers, neighbour service), "
+                   "EAL has {}: give EAL's --lcores or -l enough\n",
+                   o.workers, o.workers + 2, rte_lcore_count());
         rte_eal_cleanup();
         return 1;
     }
@@ -361,6 +377,7 @@ int run(Runtime& rt) {
     rte_ring* punt = nullptr;
     rte_ring* control_tx = nullptr;
     std::vector<dp::WorkerConfig> workers(o.workers);
+    dp::NeighbourThreadConfig neighbour_thread;
     std::atomic<bool> stop{false};
     bool launched = false;
     try {
@@ -391,7 +408,7 @@ int run(Runtime& rt) {
                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (punt == nullptr || control_tx == nullptr)
             throw std::runtime_error(fmt::format("cannot create rings: {}", rte_strerror(rte_errno)));
-        // Multi-producer: every worker and the control thread (the neighbour service's
+        // Multi-producer: every worker and the neighbour service (its
         // drops) queue capture copies on it; only the control thread dequeues
         // (dataplane/capture.hpp explains why one ring).
         rt.capture_ring = rte_ring_create("vxmesh_capture", 4096, rte_socket_id(), RING_F_SC_DEQ);
@@ -403,9 +420,14 @@ int run(Runtime& rt) {
         if (rte_ring_get_prod_sync_type(rt.capture_ring) == RTE_RING_SYNC_ST)
             throw std::logic_error("the capture ring must be multi-producer");
         rt.neighbours = std::make_unique<dp::NeighbourTable>(o.neighbours);
+        // The lcore after the workers' runs the neighbour service.
+        unsigned neighbour_lcore = rte_get_next_lcore(-1, 1, 0);
+        for (unsigned i = 0; i < o.workers; i++)
+            neighbour_lcore = rte_get_next_lcore(neighbour_lcore, 1, 0);
         rt.neighbour_service = std::make_unique<dp::NeighbourService>(
-            *rt.neighbours, punt, control_tx, pool, rte_get_main_lcore());
-        rt.publisher = std::make_unique<dp::SnapshotPublisher>(o.workers);
+            *rt.neighbours, punt, control_tx, pool, neighbour_lcore);
+        // RCU readers: the workers (0..workers-1) and the neighbour service (workers).
+        rt.publisher = std::make_unique<dp::SnapshotPublisher>(o.workers + 1);
         rt.publish(rt.compile(rt.desired));
         control::telemetry_register(rt.named_ports(), &rt.telemetry_generation);
 
@@ -430,6 +452,15 @@ int run(Runtime& rt) {
             launched = true;
             index++;
         }
+        neighbour_thread.service = rt.neighbour_service.get();
+        neighbour_thread.publisher = rt.publisher.get();
+        neighbour_thread.qsbr_id = o.workers;
+        neighbour_thread.stop = &stop;
+        if (int rc = rte_eal_remote_launch(dp::neighbour_main, &neighbour_thread, neighbour_lcore);
+            rc != 0)
+            throw std::runtime_error(
+                fmt::format("cannot launch the neighbour service on lcore {}: {}", neighbour_lcore,
+                            rte_strerror(-rc)));
 
         if (o.socket != "none") {
             std::string path =
@@ -456,7 +487,6 @@ int run(Runtime& rt) {
                 rt.reload();
             }
             uint64_t now = now_ms();
-            rt.neighbour_service->poll(*rt.publisher->current(), now);
             rt.poll_capture();
             if (rt.metrics) rt.metrics->poll();
             if (o.stats_interval_ms != 0 && !o.stats_json.empty() && now >= next_stats_ms) {

@@ -1,6 +1,8 @@
 // ARP proxy for the overlay: a container's ARP request is answered from the
 // endpoint table on the port it came from, never flooded (Docker's overlay does the
 // same from its peer database). RFC 826 packet layout; the reply is built in place.
+// A container's RFC 5227 probe for its own address is not answered: only another
+// holder of the address is a conflict.
 #include "dataplane/arp.hpp"
 #include "dataplane/stages.hpp"
 
@@ -49,6 +51,13 @@ void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts,
         rte_ether_addr target_mac = mac_unpack(values[i]);
         auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
         auto* a = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+        // An RFC 5227 probe (sender address 0.0.0.0) for the requester's own address:
+        // answering it would tell the container that its address is taken, by itself.
+        if (unlikely(a->arp_data.arp_sip == 0 &&
+                     rte_is_same_ether_addr(&target_mac, &eth->src_addr))) {
+            drop(lc, Drop::ArpProbeOwnAddress, m);
+            continue;
+        }
         rte_be32_t target_ip = a->arp_data.arp_tip;
 
         eth->dst_addr = a->arp_data.arp_sha;

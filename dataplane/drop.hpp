@@ -21,6 +21,7 @@ enum class Drop : uint8_t {
     ArpNotRequest,       // ARP reply/other opcode from a container: nothing to learn
     ArpGratuitous,       // a container announcing its own address: the table already knows
     ArpMalformed,        // not Ethernet/IPv4 ARP of the usual sizes
+    ArpProbeOwnAddress,  // RFC 5227 probe for the requester's own address: no conflict
     L2UnknownDestination,// unicast to a MAC not in the network's FDB
     MtuExceeded,         // inner frame longer than the network's MTU allows
     NoHeadroom,          // mbuf cannot take the outer headers
@@ -38,6 +39,8 @@ enum class Drop : uint8_t {
     VxlanUnknownVni,     // VNI of no configured network
     VxlanUnknownDestination, // inner destination MAC is not a local endpoint of that VNI
     ArpNotForUs,         // underlay ARP about an address that is not ours
+    ArpBadSender,        // underlay ARP whose sender MAC is zero, broadcast or multicast
+    ArpAddressConflict,  // underlay ARP from another MAC claiming our VTEP address
     // neighbour resolution and control path
     NeighbourUnresolved, // peer/gateway MAC did not resolve in time
     NeighbourQueueFull,  // too many packets already waiting for that neighbour
@@ -56,6 +59,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> 
     "arp_not_request",
     "arp_gratuitous",
     "arp_malformed",
+    "arp_probe_own_address",
     "l2_unknown_destination",
     "mtu_exceeded",
     "no_headroom",
@@ -71,6 +75,8 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> 
     "vxlan_unknown_vni",
     "vxlan_unknown_destination",
     "arp_not_for_us",
+    "arp_bad_sender",
+    "arp_address_conflict",
     "neighbour_unresolved",
     "neighbour_queue_full",
     "punt_ring_full",

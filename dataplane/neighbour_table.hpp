@@ -2,8 +2,9 @@
 //
 // A fixed array of slots that outlives snapshots: a snapshot's peer names its next
 // hop by slot index, and the neighbour service (dataplane/neighbour_service.cpp, on
-// the control thread) fills the MAC in when ARP resolves it. One 64-bit atomic per
-// slot carries MAC and validity together, so a worker never sees half an update.
+// its own lcore) fills the MAC in when ARP resolves it. One 64-bit atomic per slot
+// carries MAC and validity together, so a worker never sees half an update. Slots are
+// allocated and released by the control thread (NeighbourSlots) and reused.
 #pragma once
 
 #include <rte_byteorder.h>
@@ -32,7 +33,10 @@ inline rte_ether_addr mac_unpack(uint64_t v) {
 
 struct alignas(64) NeighbourSlot {
     std::atomic<uint64_t> mac_state{0}; // neighbour_valid | MAC bytes in the low 48 bits
-    rte_be32_t ip = 0;                  // written once by the control thread when interned
+    rte_be32_t ip = 0;                  // written by the control thread when interned
+    // Set by the control thread when it releases the slot, cleared by the neighbour
+    // service once it has forgotten it: only then may the slot be reused.
+    std::atomic<bool> release_pending{false};
 };
 
 class NeighbourTable {

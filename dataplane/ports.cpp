@@ -2,6 +2,7 @@
 
 #include "dataplane/lcore.hpp"
 #include "dataplane/packet_meta.hpp"
+#include "dataplane/stats.hpp"
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -135,6 +136,7 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
         port_error(spec, "rte_eth_macaddr_get", rc);
     port.kernel_buffers = info.driver_name != nullptr &&
                           std::string_view(info.driver_name) == "net_af_packet";
+    port_track_kernel_drops(port.id, spec.device);
     return port;
 }
 

@@ -1,5 +1,14 @@
 #include "dataplane/stats.hpp"
 
+#include <dirent.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+
 namespace vxmesh::dp {
 
 LcoreStats stats_total() {
@@ -24,6 +33,71 @@ LcoreStats stats_total() {
         for (size_t d = 0; d < static_cast<size_t>(Drop::Count); d++) total.drops[d] += s.drops[d];
     }
     return total;
+}
+
+namespace {
+
+// DPDK 22.11's af_packet PMD never reads its sockets' PACKET_STATISTICS, so what the
+// kernel could not put in a port's receive ring is reported nowhere (imissed stays 0).
+// vxmesh reads them itself: the PMD's sockets are this process's AF_PACKET sockets,
+// each bound to its interface's index. Reading the statistics resets them (packet(7)),
+// so they are summed here, under a lock: the control and telemetry threads both ask.
+struct KernelRingDrops {
+    std::mutex lock;
+    std::array<int, max_ports> ifindex{}; // 0: not an af_packet port
+    std::array<uint64_t, max_ports> dropped{};
+
+    void collect() {
+        DIR* dir = opendir("/proc/self/fd");
+        if (dir == nullptr) return;
+        while (dirent* e = readdir(dir)) {
+            int fd = std::atoi(e->d_name);
+            if (fd <= 2 || fd == dirfd(dir)) continue;
+            int domain = 0;
+            socklen_t len = sizeof(domain);
+            if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_PACKET)
+                continue;
+            sockaddr_ll addr{};
+            len = sizeof(addr);
+            if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+            auto port = std::find(ifindex.begin(), ifindex.end(), addr.sll_ifindex);
+            if (addr.sll_ifindex == 0 || port == ifindex.end()) continue;
+            tpacket_stats st{};
+            len = sizeof(st);
+            if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+                dropped[static_cast<size_t>(port - ifindex.begin())] += st.tp_drops;
+        }
+        closedir(dir);
+    }
+};
+
+KernelRingDrops kernel_ring_drops;
+
+} // namespace
+
+void port_track_kernel_drops(uint16_t port, const std::string& device) {
+    if (port >= max_ports || device.rfind("net_af_packet", 0) != 0) return;
+    auto at = device.find("iface=");
+    if (at == std::string::npos) return;
+    std::string iface = device.substr(at + 6, device.find(',', at) - (at + 6));
+    std::lock_guard guard(kernel_ring_drops.lock);
+    kernel_ring_drops.ifindex[port] = static_cast<int>(if_nametoindex(iface.c_str()));
+}
+
+PortCounters port_device_counters(uint16_t port) {
+    PortCounters out{};
+    rte_eth_stats st{};
+    if (!rte_eth_dev_is_valid_port(port) || rte_eth_stats_get(port, &st) != 0) return out;
+    for (size_t i = 0; i < port_counters.size(); i++)
+        out[i] = st.*port_counters[i].field;
+    if (port < max_ports) {
+        std::lock_guard guard(kernel_ring_drops.lock);
+        if (kernel_ring_drops.ifindex[port] != 0) {
+            kernel_ring_drops.collect();
+            out[0] += kernel_ring_drops.dropped[port]; // rx_missed: the ring had no room
+        }
+    }
+    return out;
 }
 
 } // namespace vxmesh::dp

@@ -16,7 +16,7 @@
 #      underlay ARP request for another address (arp_not_for_us, inbound) and the 20
 #      frames c1 sent the ghost, encapsulated (4 neighbour_queue_full, 16
 #      neighbour_unresolved after the retries, outbound); the counters moved by exactly
-#      those, all on lcore 0 (the control thread); a drop capture on c1 then holds the
+#      those, all on lcore 2 (the neighbour service's); a drop capture on c1 then holds the
 #      next two held packets as neighbour_unresolved, inbound on c1;
 #   3. a second capture while one runs is refused (no file, no generation); SIGINT to
 #      a capture without --count stops it, everything received up to then is written
@@ -509,8 +509,9 @@ if [ -n "${DROP_FILE:-}" ]; then
 fi
 
 # ---------------------------------------------------------------------------------
-echo "--- 2b. drops counted on the control thread"
-# The neighbour service runs on the control thread (lcore 0) and counts its own drops.
+echo "--- 2b. drops counted on the neighbour service's thread"
+# The neighbour service runs on its own lcore (2: after the control thread's 0 and the
+# one worker's 1) and counts its own drops there.
 # A ghost peer, node3 at 10.99.0.66, that nothing on the underlay answers ARP for, and
 # a blue endpoint on it; node1/c1 sends it 20 UDP frames at once. Each is encapsulated
 # toward node3 and held for its next hop: 16 are held (the limit), 4 dropped at once
@@ -569,10 +570,10 @@ if why=$(cap_started "$SOCK1" "$F"); then
     else
         fail "control-thread drops: drop counters match the capture" "moved: $got"
     fi
-    if got=$(timeout 30 "$LAB_PY" "$PYH" drops-delta "$CAPDIR/ctl.stats0.json" "$CAPDIR/ctl.stats1.json" "$list" 0); then
-        pass "control-thread drops: all 21 counted on lcore 0, the control thread ($got)"
+    if got=$(timeout 30 "$LAB_PY" "$PYH" drops-delta "$CAPDIR/ctl.stats0.json" "$CAPDIR/ctl.stats1.json" "$list" 2); then
+        pass "neighbour-service drops: all 21 counted on lcore 2, the neighbour service's ($got)"
     else
-        fail "control-thread drops: counted on the control thread (lcore 0)" "moved there: $got"
+        fail "neighbour-service drops: counted on the neighbour service's lcore (2)" "moved there: $got"
     fi
 else
     fail "control-thread drops: capture on underlay started" "$why"

@@ -95,7 +95,7 @@ struct Node {
         ctx.access_ports = {{"c1", c1}, {"c2", c2}};
         ctx.neighbours = &neighbours;
         ctx.nexthop_slot = [this](rte_be32_t ip) {
-            if (service) return service->intern(ip);
+            if (service) return service->slots().intern(ip);
             for (uint32_t i = 0; i < interned.size(); i++)
                 if (interned[i] == ip) return i;
             interned.push_back(ip);

@@ -170,6 +170,12 @@ TEST_CASE("ARP proxy: requests answered from the endpoint table, in place") {
         CHECK(node.tx_frame(c1) ==
               arp_frame(RTE_ARP_OP_REPLY, n1c1_mac, n1c3_mac, n1c3_ip, n1c1_mac, n1c1_ip));
     }
+    SECTION("an RFC 5227 probe for another endpoint's address: the conflict is reported") {
+        node.from_access(c1, {arp_request(n1c1_mac, 0, n2c1_ip)});
+        REQUIRE(node.tx_count(c1) == 1);
+        CHECK(node.tx_frame(c1) ==
+              arp_frame(RTE_ARP_OP_REPLY, n1c1_mac, n2c1_mac, n2c1_ip, n1c1_mac, 0));
+    }
     CHECK(node.dropped_total() == 0);
     CHECK(node.tx_count(underlay_port) == 0);
 }
@@ -187,6 +193,10 @@ TEST_CASE("ARP proxy drops: each under its reason") {
     SECTION("gratuitous ARP") {
         node.from_access(c1, {arp_request(n1c1_mac, n1c1_ip, n1c1_ip)});
         CHECK(node.dropped(Drop::ArpGratuitous) == 1);
+    }
+    SECTION("an RFC 5227 probe for the requester's own address") {
+        node.from_access(c1, {arp_request(n1c1_mac, 0, n1c1_ip)});
+        CHECK(node.dropped(Drop::ArpProbeOwnAddress) == 1);
     }
     SECTION("a reply from a container") {
         node.from_access(c1, {arp_frame(RTE_ARP_OP_REPLY, n2c1_mac, n1c1_mac, n1c1_ip, n2c1_mac,
