@@ -367,7 +367,8 @@ fi
 
 # ---------------------------------------------------------------------------------
 # 5. Nothing slow blocks the control thread (#7).
-lab_bg node1-c1 "$LAB_DIR/ping-slow.log" ping -n -i 0.1 -c 120 -W 1 10.0.1.3
+# 100 packets/s of 1.4 kB: the stalled FIFO (64 KiB) fills within a second.
+lab_bg node1-c1 "$LAB_DIR/ping-slow.log" ping -n -i 0.01 -s 1400 -c 1200 -W 1 10.0.1.3
 PINGER=$LAB_LAST_PID
 lab_bg node1 "$LAB_DIR/flood.log" "$LAB_PY" "$PYH" metrics_flood "$METRICS" 25 10 "$LAB_DIR/flood.out"
 FLOOD=$LAB_LAST_PID
