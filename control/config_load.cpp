@@ -1472,6 +1472,8 @@ model::Config load_config_file(const std::string& path) {
     struct stat st{};
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         std::fclose(f);
+        if (S_ISDIR(st.st_mode))
+            throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(EISDIR)));
         throw ConfigError(fmt::format("{}: not a regular file (a configuration is a file)", path));
     }
     if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) {
