@@ -98,6 +98,90 @@ def wait_capture_end(path, timeout):
         time.sleep(0.05)
     print("still running"); return 1
 
+PYEOF
+cat >>"$PYH" <<'PYEOF'
+
+def rss_kb(pid):
+    for l in open("/proc/%s/status" % pid):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+
+def pipeline(path, n, seconds, out):
+    """Send n stats requests on one connection without reading a reply, for at most
+    `seconds`; write how many bytes went out, then hold the connection until killed."""
+    s = connect(path, 0.2)
+    data = b'{"op": "stats"}\n' * int(n)
+    sent, t0 = 0, time.time()
+    while sent < len(data) and time.time() - t0 < float(seconds):
+        try:
+            sent += s.send(data[sent:sent + 65536])
+        except socket.timeout:
+            pass
+    open(out, "w").write("%d requests sent\n" % (sent // 16))
+    time.sleep(600)
+
+def many(path, n, out):
+    """Open n connections at once; count those refused with a line, then check that one
+    accepted connection is served; hold them until killed."""
+    conns, refused = [], []
+    for i in range(int(n)):
+        conns.append(connect(path, 5))
+    time.sleep(0.5)
+    for s in conns:
+        s.setblocking(False)
+        try:
+            d = s.recv(4096)
+            if d:
+                refused.append(json.loads(d.split(b"\n")[0])["error"])
+        except BlockingIOError:
+            pass
+    s = conns[0]
+    s.setblocking(True)
+    s.sendall(b'{"op": "version"}\n')
+    ok = json.loads(readline(s)).get("ok")
+    open(out, "w").write(json.dumps({"refused": len(refused), "errors": sorted(set(refused)),
+                                     "first_served": ok}) + "\n")
+    time.sleep(600)
+
+def hold(path, n, out):
+    """Open n connections (some may fail or be refused); hold them until killed."""
+    conns, failed = [], 0
+    for i in range(int(n)):
+        try:
+            conns.append(connect(path, 2))
+        except OSError:
+            failed += 1
+    open(out, "w").write("%d open, %d failed\n" % (len(conns), failed))
+    time.sleep(600)
+
+def cpu_ticks(pid):
+    """utime + stime of the thread PID (the main thread is the control thread)."""
+    f = open("/proc/%s/task/%s/stat" % (pid, pid)).read().rsplit(")", 1)[1].split()
+    print(int(f[11]) + int(f[12]))
+
+def timed(path, req, limit):
+    """One request; fail when the reply takes longer than `limit` seconds."""
+    t0 = time.time()
+    d = call(path, json.loads(req))
+    dt = time.time() - t0
+    print("%.3f s" % dt)
+    return 0 if d.get("ok") and dt < float(limit) else 1
+
+def metrics_flood(addr, per_second, seconds, out):
+    """Open per_second idle TCP connections a second to ADDR:PORT, never sending."""
+    host, port = addr.rsplit(":", 1)
+    conns, opened, failed = [], 0, 0
+    t0 = time.time()
+    while time.time() - t0 < float(seconds):
+        for i in range(int(per_second)):
+            try:
+                c = socket.create_connection((host, int(port)), timeout=1)
+                conns.append(c); opened += 1
+            except OSError:
+                failed += 1
+        time.sleep(1)
+    open(out, "w").write("%d opened, %d failed\n" % (opened, failed))
+
 if __name__ == "__main__":
     sys.exit(globals()[sys.argv[1]](*sys.argv[2:]) or 0)
 PYEOF
@@ -183,89 +267,6 @@ lab_start_vxmesh node2 "$LAB_DIR/node2.yaml" --socket "$SOCK2" || fatal "vxmesh:
 
 # ---------------------------------------------------------------------------------
 # 3. Unbounded clients (#14).
-cat >>"$PYH" <<'PYEOF'
-
-def rss_kb(pid):
-    for l in open("/proc/%s/status" % pid):
-        if l.startswith("VmRSS:"):
-            return int(l.split()[1])
-
-def pipeline(path, n, seconds, out):
-    """Send n stats requests on one connection without reading a reply, for at most
-    `seconds`; write how many bytes went out, then hold the connection until killed."""
-    s = connect(path, 0.2)
-    data = b'{"op": "stats"}\n' * int(n)
-    sent, t0 = 0, time.time()
-    while sent < len(data) and time.time() - t0 < float(seconds):
-        try:
-            sent += s.send(data[sent:sent + 65536])
-        except socket.timeout:
-            pass
-    open(out, "w").write("%d requests sent\n" % (sent // 16))
-    time.sleep(600)
-
-def many(path, n, out):
-    """Open n connections at once; count those refused with a line, then check that one
-    accepted connection is served; hold them until killed."""
-    conns, refused = [], []
-    for i in range(int(n)):
-        conns.append(connect(path, 5))
-    time.sleep(0.5)
-    for s in conns:
-        s.setblocking(False)
-        try:
-            d = s.recv(4096)
-            if d:
-                refused.append(json.loads(d.split(b"\n")[0])["error"])
-        except BlockingIOError:
-            pass
-    s = conns[0]
-    s.setblocking(True)
-    s.sendall(b'{"op": "version"}\n')
-    ok = json.loads(readline(s)).get("ok")
-    open(out, "w").write(json.dumps({"refused": len(refused), "errors": sorted(set(refused)),
-                                     "first_served": ok}) + "\n")
-    time.sleep(600)
-
-def hold(path, n, out):
-    """Open n connections (some may fail or be refused); hold them until killed."""
-    conns, failed = [], 0
-    for i in range(int(n)):
-        try:
-            conns.append(connect(path, 2))
-        except OSError:
-            failed += 1
-    open(out, "w").write("%d open, %d failed\n" % (len(conns), failed))
-    time.sleep(600)
-
-def cpu_ticks(pid):
-    """utime + stime of the thread PID (the main thread is the control thread)."""
-    f = open("/proc/%s/task/%s/stat" % (pid, pid)).read().rsplit(")", 1)[1].split()
-    print(int(f[11]) + int(f[12]))
-
-def timed(path, req, limit):
-    """One request; fail when the reply takes longer than `limit` seconds."""
-    t0 = time.time()
-    d = call(path, json.loads(req))
-    dt = time.time() - t0
-    print("%.3f s" % dt)
-    return 0 if d.get("ok") and dt < float(limit) else 1
-
-def metrics_flood(addr, per_second, seconds, out):
-    """Open per_second idle TCP connections a second to ADDR:PORT, never sending."""
-    host, port = addr.rsplit(":", 1)
-    conns, opened, failed = [], 0, 0
-    t0 = time.time()
-    while time.time() - t0 < float(seconds):
-        for i in range(int(per_second)):
-            try:
-                c = socket.create_connection((host, int(port)), timeout=1)
-                conns.append(c); opened += 1
-            except OSError:
-                failed += 1
-        time.sleep(1)
-    open(out, "w").write("%d opened, %d failed\n" % (opened, failed))
-PYEOF
 wait_line() { # FILE TIMEOUT: wait until FILE is non-empty
     local i
     for ((i = 0; i < $2 * 10; i++)); do [ -s "$1" ] && return 0; sleep 0.1; done
@@ -324,9 +325,10 @@ grep -q "out of file descriptors\|Too many open files" "$LAB_DIR/node1.log" &&
 # refused NAME WANT_STATUS WANT_TEXT VXMESH_ARGS...: vxmesh (node1's config, in node1's
 # namespace) must exit WANT_STATUS saying WANT_TEXT, before EAL prints anything.
 refused() {
-    local name=$1 want=$2 text=$3 out rc; shift 3
+    local name=$1 want=$2 text=$3 out rc state=(--state "$LAB_DIR/second.state.json") a; shift 3
+    for a in "$@"; do [ "$a" = --state ] && state=(); done
     out=$(timeout 30 ip netns exec "$(lab_ns node1)" "$VXMESH_BIN" --config "$LAB_DIR/node1.yaml" \
-        --state "$LAB_DIR/second.state.json" "$@" 2>&1 </dev/null)
+        "${state[@]}" "$@" 2>&1 </dev/null)
     rc=$?
     if [ "$rc" = "$want" ] && [[ $out == *"$text"* ]] && [[ $out != *EAL* && $out != *TELEMETRY* ]]; then
         pass "$name: exit $rc before EAL ($(printf '%s' "$out" | head -n 1))"
