@@ -225,7 +225,12 @@ lab_bg - "$LAB_DIR/fifo-reader.log" head -c 100 "$FIFO"
 READER=$LAB_LAST_PID
 lab_bg node1-c1 "$LAB_DIR/ping-fifo.log" ping -n -i 0.05 -c 400 10.0.1.3
 PINGER=$LAB_LAST_PID
-out=$(py q "$SOCK1" "{\"op\": \"capture_start\", \"params\": {\"port\": \"c1\", \"file\": \"$FIFO\"}}" 'd["ok"]' 2>&1)
+# The reader opens the FIFO in its own time: until then the capture is refused (no reader).
+for ((i = 0; i < 50; i++)); do
+    out=$(py q "$SOCK1" "{\"op\": \"capture_start\", \"params\": {\"port\": \"c1\", \"file\": \"$FIFO\"}}" 'd["ok"]' 2>&1)
+    [ "$out" = True ] && break
+    sleep 0.1
+done
 [ "$out" = True ] || fail "capture to a FIFO with a reader: started" "$out"
 out=$(py wait_capture_end "$SOCK1" 20 2>&1)
 if alive1 && [[ $out == *"Broken pipe"* ]]; then
