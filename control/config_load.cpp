@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sys/stat.h>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -1506,19 +1507,35 @@ model::Config parse_config_string(const std::string& text, const std::string& so
 }
 
 model::Config load_config_file(const std::string& path) {
+    // Only a regular file of a bounded size: /dev/zero or a FIFO would be read forever.
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
         throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
     }
+    struct stat st{};
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        std::fclose(f);
+        if (S_ISDIR(st.st_mode))
+            throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(EISDIR)));
+        throw ConfigError(fmt::format("{}: not a regular file (a configuration is a file)", path));
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) {
+        std::fclose(f);
+        throw ConfigError(fmt::format("{}: {} bytes, more than the {} MiB a configuration may have",
+                                      path, st.st_size, max_config_bytes >> 20));
+    }
     std::string text;
     char buf[16384];
     std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    while (text.size() <= max_config_bytes && (n = std::fread(buf, 1, sizeof buf, f)) > 0)
         text.append(buf, n);
     const bool failed = std::ferror(f) != 0;
     const int err = errno;
     std::fclose(f);
     if (failed) throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
+    if (text.size() > max_config_bytes) // it grew while being read
+        throw ConfigError(fmt::format("{}: more than the {} MiB a configuration may have", path,
+                                      max_config_bytes >> 20));
     return load_config_string(text, path);
 }
 

@@ -7,6 +7,7 @@
 
 #include "control/model.hpp"
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,6 +22,9 @@ public:
 // YAML nested deeper than this (collections in collections, the top mapping being 1) is
 // refused; a configuration needs 5.
 constexpr int max_config_depth = 64;
+
+// The largest configuration file read (a regular file only).
+constexpr std::uint64_t max_config_bytes = 64 << 20;
 
 // Parse and validate the file at `path`. Throws ConfigError.
 model::Config load_config_file(const std::string& path);

@@ -134,6 +134,10 @@ std::string position(const model::Origin& o) {
 }
 
 std::string read_text(const std::string& path, bool& exists) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw std::runtime_error(
+            fmt::format("{}: is a directory, not a state file (--state names a file)", path));
     std::ifstream in(path, std::ios::binary);
     exists = in.is_open();
     if (!exists) {
@@ -741,7 +745,11 @@ model::Config NetworkState::restore(const model::Config& from_file) {
     ipam_ = std::move(fresh);
     file_names_ = ConfigFileNames::of(from_file);
     update_lb_indexes(merged);
-    if (!path.empty()) save(merged);
+    // What the file holds already needs no saving (a read-only directory is then no
+    // reason to refuse the start); a save that fails is said and the start goes on, as a
+    // failed save at run time is a warning, not a refusal.
+    if (exists) saved_ = text;
+    if (!path.empty()) try_save(merged, "at start-up");
     return merged;
 }
 
@@ -770,12 +778,22 @@ std::vector<std::string> NetworkState::commit_with(ControlPlane& plane, const mo
     if (file_names != nullptr) file_names_ = *file_names;
     update_lb_indexes(next);
     if (settings_.path.empty()) return {};
-    try {
-        save(plane.config());
-    } catch (const std::exception& e) {
-        return {fmt::format("applied, but not kept across a restart: {}", e.what())};
-    }
+    if (std::string error = try_save(plane.config(), "after a change"); !error.empty())
+        return {fmt::format("applied, but not kept across a restart: {}", error)};
     return {};
+}
+
+std::string NetworkState::try_save(const model::Config& running, const char* when) {
+    try {
+        save(running);
+        return {};
+    } catch (const std::exception& e) {
+        if (settings_.log)
+            settings_.log(fmt::format("warning: state not saved {}: {}; what runs is not kept "
+                                      "across a restart until a save succeeds",
+                                      when, e.what()));
+        return e.what();
+    }
 }
 
 std::string NetworkState::state_json(const model::Config& running) const {
@@ -822,6 +840,8 @@ std::string NetworkState::state_json(const model::Config& running) const {
 
 void NetworkState::save(const model::Config& running) {
     const std::string& path = settings_.path;
+    std::string text = state_json(running);
+    if (text == saved_) return; // unchanged: no need to write (and fsync) it again
     const auto dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
@@ -829,8 +849,6 @@ void NetworkState::save(const model::Config& running) {
         throw std::runtime_error(
             fmt::format("cannot save state {}: mkdir {}: {}", path, dir.string(), ec.message()));
     }
-    std::string text = state_json(running);
-    if (text == saved_) return; // unchanged: no need to write (and fsync) it again
     write_file_atomically(path, text, "state");
     saved_ = std::move(text);
 }

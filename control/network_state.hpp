@@ -54,6 +54,10 @@ struct StateSettings {
     std::string path;                    // the state file; "" keeps nothing across restarts
     std::function<std::string()> new_id; // default: random_network_id
     std::function<std::string()> now;    // default: rfc3339_now
+    // Where a failed save is said (vxmesh: its log, stderr); none when empty. Saving never
+    // stops vxmesh: at start-up as at run time, what is running stays, and a save that
+    // failed is said here (and to the client that caused it) with its reason.
+    std::function<void(const std::string&)> log;
 };
 
 // A swarm-style id: 128 random bits in base 36, 25 characters of 0-9 a-z.
@@ -119,8 +123,9 @@ public:
 
     // Start-up: the config file's configuration merged with the state file's objects
     // (networks, peers, endpoints), ids assigned, IPAM built from the result and the state
-    // file written. Returns the configuration to run. Throws std::runtime_error (a corrupt
-    // state file, a clash between the two files, a state file that cannot be written).
+    // file written when it differs. Returns the configuration to run. Throws
+    // std::runtime_error (a corrupt state file or a directory in its place, a clash between
+    // the two files); a state file that cannot be written is logged, not thrown.
     model::Config restore(const model::Config& from_file);
 
     // SIGHUP: `from_file` merged with the running objects that are not the config file's,
@@ -170,6 +175,8 @@ private:
                         const std::string& where) const;
     SocketObjects socket_objects(const model::Config& running) const;
     void save(const model::Config& running);
+    // save(), its failure logged (settings.log) and returned ("" when saved).
+    std::string try_save(const model::Config& running, const char* when);
     void update_lb_indexes(const model::Config& running);
 
     StateSettings settings_;

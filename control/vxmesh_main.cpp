@@ -144,6 +144,15 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         code = 2;
         return false;
     }
+    if (!o.metrics_listen.empty()) {
+        try {
+            control::parse_metrics_listen(o.metrics_listen);
+        } catch (const std::exception& e) {
+            std::cerr << "vxmesh: " << e.what() << "\n";
+            code = 2;
+            return false;
+        }
+    }
     if (o.workers == 0 || o.workers >= RTE_MAX_LCORE) {
         std::cerr << "vxmesh: --workers must be between 1 and " << RTE_MAX_LCORE - 1 << "\n";
         code = 2;
@@ -263,23 +272,40 @@ struct Runtime final : control::ControlPlane {
 
     nlohmann::json capture_start(const nlohmann::json& p) override {
         if (capture) throw std::runtime_error("a capture is already running (capture_stop ends it)");
+        // Each field checked for its type, with its name (json::value() would answer a
+        // wrongly typed one with a raw type_error, and take -1 as 2^64-1).
+        auto text = [&](const char* key, const char* fallback) {
+            auto it = p.find(key);
+            if (it == p.end() || it->is_null()) return std::string(fallback);
+            if (!it->is_string()) throw std::runtime_error(fmt::format("{}: expected a string", key));
+            return it->get<std::string>();
+        };
+        auto number = [&](const char* key, uint64_t fallback, uint64_t max) {
+            auto it = p.find(key);
+            if (it == p.end() || it->is_null()) return fallback;
+            if (!it->is_number_unsigned() || it->get<uint64_t>() > max)
+                throw std::runtime_error(
+                    fmt::format("{}: expected an integer 0..{}, got {}", key, max,
+                                it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+            return it->get<uint64_t>();
+        };
         control::CaptureRequest r;
-        r.port_name = p.value("port", "");
+        r.port_name = text("port", "");
         auto port = std::find_if(ports.begin(), ports.end(),
                                  [&](const dp::OpenPort& o) { return o.name == r.port_name; });
         if (port == ports.end()) throw std::runtime_error(fmt::format("port: no port '{}'", r.port_name));
         r.port = port->id;
-        std::string direction = p.value("direction", "rx");
+        std::string direction = text("direction", "rx");
         if (direction == "rx") r.direction = dp::CaptureDirection::Rx;
         else if (direction == "tx") r.direction = dp::CaptureDirection::Tx;
         else if (direction == "drop") r.direction = dp::CaptureDirection::Drop;
         else throw std::runtime_error("direction: must be rx, tx or drop");
-        r.count = p.value("count", uint64_t{0});
-        r.filter = p.value("filter", "");
-        r.file = p.value("file", "");
+        r.count = number("count", 0, UINT64_MAX);
+        r.filter = text("filter", "");
+        r.file = text("file", "");
         if (r.file.empty() || r.file[0] != '/') throw std::runtime_error("file: an absolute path is required");
-        r.snaplen = p.value("snaplen", uint32_t{2048});
-        if (r.snaplen == 0 || r.snaplen > RTE_MBUF_DEFAULT_DATAROOM)
+        r.snaplen = static_cast<uint32_t>(number("snaplen", 2048, RTE_MBUF_DEFAULT_DATAROOM));
+        if (r.snaplen == 0)
             throw std::runtime_error(fmt::format("snaplen: must be 1..{}", RTE_MBUF_DEFAULT_DATAROOM));
         capture = std::make_unique<control::CaptureSession>(r, capture_ring);
         try {
@@ -344,15 +370,35 @@ struct Runtime final : control::ControlPlane {
     }
 };
 
-// Write atomically (temporary file + rename) so that a reader never sees half a file.
+// Written atomically (control/ipam.hpp's write_file_atomically: a temporary file, every
+// write and the fsync checked, renamed only then), so that a reader never sees half a
+// file and a full disk never replaces the last good one with an empty one. A failure is
+// logged; vxmesh goes on.
 void write_stats_json(const Runtime& rt) {
-    std::string path = rt.options.stats_json;
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << rt.stats().dump() << "\n";
+    try {
+        control::write_file_atomically(rt.options.stats_json, rt.stats().dump() + "\n",
+                                       "--stats-json");
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "vxmesh: {}\n", e.what());
     }
-    std::rename(tmp.c_str(), path.c_str());
+}
+
+void open_listeners(Runtime& rt) {
+    const Options& o = rt.options;
+    if (o.socket != "none") {
+        std::string path =
+            o.socket.empty() ? fmt::format("/run/vxmesh/{}.sock", rt.desired.node.name) : o.socket;
+        rt.socket = std::make_unique<control::ControlSocket>(path, [&rt](const std::string& line) {
+            return control::handle_request_line(rt, *rt.state, line);
+        });
+        say(fmt::format("vxmesh: control socket {}\n", path));
+    }
+    if (!o.metrics_listen.empty()) {
+        rt.metrics = std::make_unique<control::MetricsHttp>(o.metrics_listen, [&rt] {
+            return control::stats_prometheus(rt.stats(), rt.desired.node.name);
+        });
+        say(fmt::format("vxmesh: metrics on http://{}/metrics\n", o.metrics_listen));
+    }
 }
 
 int run(Runtime& rt) {
@@ -462,20 +508,6 @@ int run(Runtime& rt) {
                 fmt::format("cannot launch the neighbour service on lcore {}: {}", neighbour_lcore,
                             rte_strerror(-rc)));
 
-        if (o.socket != "none") {
-            std::string path =
-                o.socket.empty() ? fmt::format("/run/vxmesh/{}.sock", rt.desired.node.name) : o.socket;
-            rt.socket = std::make_unique<control::ControlSocket>(path, [&rt](const std::string& line) {
-                return control::handle_request_line(rt, *rt.state, line);
-            });
-            say(fmt::format("vxmesh: control socket {}\n", path));
-        }
-        if (!o.metrics_listen.empty()) {
-            rt.metrics = std::make_unique<control::MetricsHttp>(o.metrics_listen, [&rt] {
-                return control::stats_prometheus(rt.stats(), rt.desired.node.name);
-            });
-            say(fmt::format("vxmesh: metrics on http://{}/metrics\n", o.metrics_listen));
-        }
         say(fmt::format("vxmesh: node {} ready: {} port(s), {} worker(s), generation {}\n",
                         rt.desired.node.name, rt.ports.size(), o.workers, rt.generation_));
         if (!o.ready_file.empty()) std::ofstream(o.ready_file) << getpid() << "\n";
@@ -552,9 +584,19 @@ int main(int argc, char** argv) {
     settings.path = state == "none" ? ""
                     : state.empty() ? fmt::format("/var/lib/vxmesh/{}.state.json", from_file.node.name)
                                     : state;
+    settings.log = [](const std::string& line) { fmt::print(stderr, "vxmesh: {}\n", line); };
     try {
         rt.state = std::make_unique<control::NetworkState>(settings);
         rt.desired = rt.state->restore(from_file);
+    } catch (const std::exception& e) {
+        std::cerr << "vxmesh: " << e.what() << "\n";
+        return 1;
+    }
+    // The control socket and the metrics listener are bound before EAL or any port is
+    // touched: a second vxmesh on the same socket, a file in the socket's place or a
+    // taken port is refused before it could forward a single packet.
+    try {
+        open_listeners(rt);
     } catch (const std::exception& e) {
         std::cerr << "vxmesh: " << e.what() << "\n";
         return 1;

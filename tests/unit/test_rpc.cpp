@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using nlohmann::json;
@@ -975,4 +976,60 @@ TEST_CASE("YAML nested too deep is refused, in a file and in an apply request", 
         kNode + "networks: " + nested("[", "]", control::max_config_depth - 1) + "\n";
     CHECK_THROWS_WITH(control::load_config_string(at_limit, "f.yaml"), !EndsWith(limit));
     CHECK(n.plane.gen == 1);
+}
+
+TEST_CASE("a state file that cannot be written: the start goes on, every failed save is logged",
+          "[rpc][state]") {
+    TempDir dir;
+    const std::string path = dir.path + "/state.json";
+    std::vector<std::string> logged;
+    auto with_log = [&] {
+        StateSettings s = settings(path);
+        s.log = [&](const std::string& line) { logged.push_back(line); };
+        return s;
+    };
+    { Node first(kNode, with_log()); } // writes the state file
+    REQUIRE(logged.empty());
+    // A directory where the temporary file goes: no save can succeed (even as root).
+    REQUIRE(::mkdir((path + ".tmp").c_str(), 0700) == 0);
+    {
+        // Nothing to save: the start is not refused, and nothing is logged.
+        Node n(kNode, with_log());
+        CHECK(logged.empty());
+        // A change is applied; the failed save is a warning to the client and a log line.
+        json r = n.create({{"name", "web"}});
+        REQUIRE(ok_or_error(r) == "ok");
+        REQUIRE(r["result"]["warnings"].size() == 1);
+        CHECK(r["result"]["warnings"][0].get<std::string>().starts_with(
+            "applied, but not kept across a restart: cannot save state " + path));
+        REQUIRE(logged.size() == 1);
+        CHECK(logged[0].starts_with("warning: state not saved after a change: cannot save state " +
+                                    path));
+    }
+    // Something to save at start-up (a network from the config file): started, logged.
+    logged.clear();
+    Node n(kNode + kBlue, with_log());
+    CHECK(n.plane.desired.networks.size() == 1);
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].starts_with("warning: state not saved at start-up: cannot save state " + path));
+    ::rmdir((path + ".tmp").c_str());
+}
+
+TEST_CASE("a directory at the state path is named as one", "[rpc][state]") {
+    TempDir dir;
+    REQUIRE(::mkdir((dir.path + "/sub").c_str(), 0700) == 0);
+    CHECK_THROWS_WITH(Node(kNode, settings(dir.path + "/sub")),
+                      dir.path + "/sub: is a directory, not a state file (--state names a file)");
+}
+
+TEST_CASE("a configuration is a regular file of at most 64 MiB", "[rpc][hostile]") {
+    CHECK_THROWS_WITH(control::load_config_file("/dev/zero"),
+                      "/dev/zero: not a regular file (a configuration is a file)");
+    TempDir dir;
+    const std::string big = dir.path + "/state.json"; // a name TempDir removes
+    REQUIRE(::truncate(big.c_str(), 0) != 0); // absent so far
+    std::ofstream(big).close();
+    REQUIRE(::truncate(big.c_str(), static_cast<off_t>(control::max_config_bytes) + 1) == 0);
+    CHECK_THROWS_WITH(control::load_config_file(big),
+                      big + ": 67108865 bytes, more than the 64 MiB a configuration may have");
 }
