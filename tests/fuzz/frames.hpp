@@ -48,9 +48,8 @@ inline std::vector<Frame> split_frames(const uint8_t* data, size_t size) {
             size_t ihl = (ip->version_ihl & 0x0f) * 4u;
             if (ihl >= sizeof(rte_ipv4_hdr) && f.bytes.size() >= sizeof(rte_ether_hdr) + ihl) {
                 ip->hdr_checksum = 0;
-                ip->hdr_checksum = rte_raw_cksum(ip, ihl) == 0xffff
-                                       ? 0xffff
-                                       : uint16_t(~rte_raw_cksum(ip, ihl));
+                ip->hdr_checksum =
+                    rte_raw_cksum(ip, ihl) == 0xffff ? 0xffff : uint16_t(~rte_raw_cksum(ip, ihl));
             }
         }
         frames.push_back(std::move(f));
@@ -62,8 +61,9 @@ inline std::vector<Frame> split_frames(const uint8_t* data, size_t size) {
 // memory live together: EAL maps its 512 MB with plain mmap, which ASan's shadow covers.
 inline void start_eal(const char* name) {
     static std::string prefix = "--file-prefix=vxmesh-fuzz-" + std::to_string(getpid());
-    const char* eal_argv[] = {name,         "--no-huge", "-m", "512",          "--no-pci",
-                              "--no-shconf", "-l",       "0",  prefix.c_str(), "--log-level=error"};
+    const char* eal_argv[] = {name,           "--no-huge",        "-m", "512",
+                              "--no-pci",     "--no-shconf",      "-l", "0",
+                              prefix.c_str(), "--log-level=error"};
     int eal_argc = sizeof(eal_argv) / sizeof(eal_argv[0]);
     if (rte_eal_init(eal_argc, const_cast<char**>(eal_argv)) < 0) {
         std::fprintf(stderr, "%s: EAL init failed: %s\n", name, rte_strerror(rte_errno));

@@ -57,8 +57,9 @@ CATCH_REGISTER_LISTENER(MbufLeakCheck)
 
 int main(int argc, char** argv) {
     std::string prefix = "--file-prefix=vxmesh-packet-" + std::to_string(getpid());
-    const char* eal_argv[] = {"packet_tests", "--no-huge", "-m",   "256",         "--no-pci",
-                              "--no-shconf",  "-l",        "0",    prefix.c_str(), "--log-level=warning"};
+    const char* eal_argv[] = {"packet_tests", "--no-huge",          "-m", "256",
+                              "--no-pci",     "--no-shconf",        "-l", "0",
+                              prefix.c_str(), "--log-level=warning"};
     int eal_argc = sizeof(eal_argv) / sizeof(eal_argv[0]);
     if (rte_eal_init(eal_argc, const_cast<char**>(eal_argv)) < 0) {
         std::fprintf(stderr, "packet_tests: EAL init failed: %s\n", rte_strerror(rte_errno));
