@@ -55,6 +55,7 @@ int worker_main(void* arg) {
     lc.stats = &lcore_stats[rte_lcore_id()];
     lc.queue = static_cast<uint16_t>(cfg.index);
     lc.punt = cfg.punt;
+    ip_id_init(lc, cfg.index, cfg.workers);
     rte_rcu_qsbr* qsbr = cfg.publisher->qsbr();
     rte_rcu_qsbr_thread_register(qsbr, cfg.index);
     rte_rcu_qsbr_thread_online(qsbr, cfg.index);
