@@ -9,12 +9,15 @@
 // The I flag must be set (the other flag bits, GBP's among them, are reserved and
 // ignored on receipt); the VNI names the network; the inner frame must be untagged,
 // from a unicast source and within the network's MTU; its destination must be an
-// endpoint of that VNI attached to this node. The VNI is looked up once per change in
-// the burst; both FDB lookups (destination, source) are done in one bulk call for the
-// burst, and the sender is then checked against the source's peer entry (no table
-// lookup on the fast path). config/README.md's "Receive policy" lists every outcome.
+// endpoint of that VNI attached to this node, except for an ARP request (broadcast or
+// unicast), which arp_proxy_remote answers for our endpoints. The VNI is looked up once
+// per change in the burst; both FDB lookups (destination, source) are done in one bulk
+// call for the burst, and the sender is then checked against the source's peer entry
+// (no table lookup on the fast path). config/README.md's "Receive policy" lists every
+// outcome.
 #include "dataplane/stages.hpp"
 
+#include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
 #include <rte_udp.h>
@@ -55,6 +58,17 @@ static inline Drop inner_frame_check(const rte_mbuf* m, uint32_t offset, uint16_
     return Drop::Count;
 }
 
+// An ARP request: a peer's container resolving one of ours (broadcast) or re-confirming
+// it (unicast to the endpoint's MAC); answered by proxy, not by the container, whose
+// reply the access side would not carry.
+static inline bool is_arp_request(const rte_mbuf* m, uint32_t offset) {
+    auto* eth = rte_pktmbuf_mtod_offset(m, const rte_ether_hdr*, offset);
+    if (likely(eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_ARP))) return false;
+    auto* a = reinterpret_cast<const rte_arp_hdr*>(eth + 1);
+    return rte_pktmbuf_data_len(m) >= offset + sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr) &&
+           a->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST);
+}
+
 // Off the fast path: the inner source is not an endpoint of the sending peer. Says
 // why (or, for a stranger let in by accept_unknown_peers speaking for nobody's MAC,
 // Drop::Count: deliver). `found`: whether the inner source is in the FDB at all.
@@ -75,6 +89,8 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
     rte_mbuf* valid[burst_size];
     uint16_t offsets[burst_size];
     rte_be32_t sources[burst_size];
+    uint16_t networks[burst_size];
+    bool arp_requests[burst_size];
     uint16_t n_valid = 0;
     // A burst usually carries few VNIs: remember the last one's network.
     rte_be32_t last_vni = 0;
@@ -118,6 +134,8 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
         keys[2 * n_valid + 1] = fdb_key(last_network, load_mac48(inner + RTE_ETHER_ADDR_LEN));
         offsets[n_valid] = static_cast<uint16_t>(offset);
         sources[n_valid] = outer_source(m);
+        networks[n_valid] = last_network;
+        arp_requests[n_valid] = is_arp_request(m, offset);
         valid[n_valid++] = m;
     }
     if (n_valid == 0) return;
@@ -127,11 +145,16 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
     for (uint16_t i = 0; i < n_valid; i++)
         if (((hits >> (2 * i + 1)) & 1) && FdbValue::is_remote(values[2 * i + 1]))
             rte_prefetch0(&s.peers[FdbValue::peer(values[2 * i + 1])].vtep);
+    rte_mbuf* arp[burst_size];
+    uint16_t arp_networks[burst_size];
+    uint32_t arp_peers[burst_size];
+    uint16_t n_arp = 0;
     for (uint16_t i = 0; i < n_valid; i++) {
         rte_mbuf* m = valid[i];
         uint64_t destination = values[2 * i], source = values[2 * i + 1];
         bool source_found = (hits >> (2 * i + 1)) & 1;
-        if (unlikely(!((hits >> (2 * i)) & 1) || FdbValue::is_remote(destination))) {
+        bool to_local = ((hits >> (2 * i)) & 1) && !FdbValue::is_remote(destination);
+        if (unlikely(!to_local && !arp_requests[i])) {
             // A stranger's frame is its sender's fault before its destination's.
             Drop reason = Drop::VxlanUnknownDestination;
             if (s.peer_by_vtep.find(peer_key(sources[i])) == nullptr && !s.accept_unknown_peers)
@@ -147,10 +170,20 @@ void vxlan_decap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, uint16_t n) {
                 continue;
             }
         }
+        if (unlikely(arp_requests[i])) {
+            rte_pktmbuf_adj(m, offsets[i]);
+            arp[n_arp] = m;
+            arp_networks[n_arp] = networks[i];
+            // The source check passed: a peer's own endpoint, or a stranger's nobody.
+            arp_peers[n_arp++] =
+                source_found && FdbValue::is_remote(source) ? FdbValue::peer(source) : no_peer;
+            continue;
+        }
         rte_pktmbuf_adj(m, offsets[i]);
         lc.stats->decap++;
         tx_enqueue(lc, FdbValue::port(destination), m);
     }
+    if (n_arp) arp_proxy_remote(s, lc, arp, arp_networks, arp_peers, n_arp);
 }
 
 } // namespace vxmesh::dp

@@ -458,3 +458,68 @@ TEST_CASE("receive policy: what is dropped, and under which name") {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// ARP from a remote endpoint (issue 9, finding 10): a kernel VXLAN peer's container
+// resolves ours by broadcast and re-confirms by unicast to the endpoint's MAC.
+
+namespace {
+
+uint32_t be32_at(const Bytes& b, size_t off) {
+    return uint32_t{b[off]} << 24 | uint32_t{b[off + 1]} << 16 | uint32_t{b[off + 2]} << 8 |
+           b[off + 3];
+}
+
+// n2c1 (behind node2) asks for `target`, the inner frame sent to `eth_dst`.
+Bytes remote_arp_request(const MacBytes& eth_dst, uint32_t target) {
+    Bytes arp = arp_frame(RTE_ARP_OP_REQUEST, eth_dst, n2c1_mac, n2c1_ip,
+                          eth_dst == broadcast ? MacBytes{} : eth_dst, target);
+    return to_node1(4097, arp);
+}
+
+} // namespace
+
+TEST_CASE("ARP from a remote endpoint for a local one: answered by proxy, back in VXLAN") {
+    Node node;
+    for (const MacBytes& eth_dst : {broadcast, n1c1_mac}) {
+        CAPTURE(eth_dst == broadcast ? "broadcast" : "unicast");
+        node.from_underlay({remote_arp_request(eth_dst, n1c1_ip)});
+        CHECK(node.tx_count(c1) == 0); // the container is not asked
+        CHECK(node.dropped_total() == 0);
+        REQUIRE(node.tx_count(underlay_port) == 1);
+        Bytes out = node.tx_frame(underlay_port);
+        // Outer: node1 → node2's VTEP, VNI 4097, as vxlan_encap writes it.
+        REQUIRE(out.size() == dp::vxlan_outer_size + 42);
+        CHECK(Bytes(out.begin(), out.begin() + 6) == Bytes(node2_mac.begin(), node2_mac.end()));
+        CHECK(be32_at(out, 26) == vtep1);
+        CHECK(be32_at(out, 30) == vtep2);
+        CHECK(be32_at(out, 46) == 4097u << 8);
+        // Inner: n1c1's reply to n2c1, from n1c1's own MAC and address.
+        Bytes want = arp_frame(RTE_ARP_OP_REPLY, n2c1_mac, n1c1_mac, n1c1_ip, n2c1_mac, n2c1_ip);
+        CHECK(Bytes(out.begin() + dp::vxlan_outer_size, out.end()) == want);
+        node.clear_tx();
+    }
+    CHECK(node.stats.arp_proxied == 2);
+    CHECK(node.stats.decap == 0);
+}
+
+TEST_CASE("ARP from a remote endpoint: only for our endpoints, only from the peer's own") {
+    Node node;
+    SECTION("for another node's endpoint") {
+        node.from_underlay({remote_arp_request(broadcast, n2c2_ip)});
+        CHECK(node.dropped(Drop::ArpUnknownTarget) == 1);
+    }
+    SECTION("for an address nobody has") {
+        node.from_underlay({remote_arp_request(broadcast, ipv4(10, 0, 1, 77))});
+        CHECK(node.dropped(Drop::ArpUnknownTarget) == 1);
+    }
+    SECTION("from a MAC that is not the peer's endpoint") {
+        Bytes arp =
+            arp_frame(RTE_ARP_OP_REQUEST, broadcast, n1c3_mac, n1c3_ip, MacBytes{}, n1c1_ip);
+        node.from_underlay({to_node1(4097, arp)});
+        CHECK(node.dropped(Drop::VxlanSpoofedSource) == 1);
+    }
+    CHECK(node.tx_count(underlay_port) == 0);
+    CHECK(node.tx_count(c1) == 0);
+    CHECK(node.stats.arp_proxied == 0);
+}
