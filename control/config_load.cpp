@@ -557,9 +557,9 @@ std::vector<YAML::Node> Reader::get_list(const std::optional<Entry>& e, const st
 
 void Reader::read_node(const Mapping& top, Config& config) {
     const Entry entry = top.required("node");
-    const Mapping m(
-        *this, entry.value, "node",
-        {"name", "data_path_addr", "gateway", "underlay", "vxlan_port", "ttl", "dont_fragment"});
+    const Mapping m(*this, entry.value, "node",
+                    {"name", "data_path_addr", "gateway", "underlay", "vxlan_port", "ttl",
+                     "dont_fragment", "accept_unknown_peers"});
     model::Node& node = config.node;
     node.origin = origin(m.node());
     node.name = get_string(m.required("name"), "node.name");
@@ -581,6 +581,8 @@ void Reader::read_node(const Mapping& top, Config& config) {
         node.ttl = static_cast<uint8_t>(get_integer(*e, "node.ttl", 1, 255));
     if (auto e = m.optional("dont_fragment"))
         node.dont_fragment = get_bool(*e, "node.dont_fragment");
+    if (auto e = m.optional("accept_unknown_peers"))
+        node.accept_unknown_peers = get_bool(*e, "node.accept_unknown_peers");
 }
 
 AccessPort Reader::read_port(const YAML::Node& item, const std::string& path) {

@@ -56,6 +56,9 @@ struct Node {
     uint16_t vxlan_port = 4789;
     uint8_t ttl = 64;
     bool dont_fragment = true;
+    // Decapsulate VXLAN from senders that are no configured peer (never from a martian
+    // address); their inner source must be no known endpoint. Off: only peers are heard.
+    bool accept_unknown_peers = false;
     Origin origin;
 };
 

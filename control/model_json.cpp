@@ -74,6 +74,7 @@ json config_to_json(const model::Config& c) {
                  {"ttl", n.ttl},
                  {"dont_fragment", n.dont_fragment}};
     if (n.gateway) node["gateway"] = model::format_ipv4(*n.gateway);
+    if (n.accept_unknown_peers) node["accept_unknown_peers"] = true; // off unless asked
     if (n.underlay.mac) node["underlay"]["mac"] = model::format_mac(*n.underlay.mac);
     json ports = json::array(), networks = json::array(), peers = json::array(),
          endpoints = json::array(), services = json::array(), load_balancers = json::array();

@@ -83,6 +83,10 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
     s->vxlan_port = rte_cpu_to_be_16(node.vxlan_port);
     s->underlay_port = ctx.underlay_port;
     s->outer_df = node.dont_fragment;
+    s->accept_unknown_peers = node.accept_unknown_peers;
+    s->underlay_broadcast =
+        be(model::Ipv4{node.data_path_addr.value |
+                       (node.prefix_length >= 32 ? 0u : ~uint32_t{0} >> node.prefix_length)});
     s->neighbours = ctx.neighbours;
     s->capture = ctx.capture;
 
@@ -108,6 +112,7 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
 
     std::unordered_map<std::string, uint32_t> peer_index;
     s->peers.resize(config.peers.size());
+    s->peer_by_vtep = dp::FlatTable(config.peers.size());
     for (size_t i = 0; i < config.peers.size(); i++) {
         const model::Peer& peer = config.peers[i];
         dp::PeerEntry& p = s->peers[i];
@@ -115,6 +120,9 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
         p.neighbour = ctx.nexthop_slot(be(peer_next_hop(node, peer)));
         build_outer_template(p, node, ctx);
         peer_index.emplace(peer.name, static_cast<uint32_t>(i));
+        add(s->peer_by_vtep, dp::peer_key(p.vtep), i, "peer",
+            fmt::format("{}peers: {}: address {}", where(peer.origin), peer.name,
+                        model::format_ipv4(peer.address)));
     }
 
     for (const model::Endpoint& e : config.endpoints) {

@@ -483,6 +483,7 @@ int run(Runtime& rt) {
             if (index == o.workers) break;
             dp::WorkerConfig& w = workers[index];
             w.index = index;
+            w.workers = o.workers;
             w.underlay_port = rt.ports[0].id;
             for (size_t i = 1; i < rt.ports.size(); i++) w.access_ports.push_back(rt.ports[i].id);
             w.punt = punt;

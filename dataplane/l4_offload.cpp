@@ -191,6 +191,12 @@ void l4_offload_tx(Lcore& lc, uint16_t port, uint16_t mtu, rte_mbuf* m) {
     }
     switch (l4_complete(lc, m, mtu)) {
     case L4Action::Forward:
+        // What could not be cut (DF set, IPv4 options, not IPv4) must still fit the
+        // receiving endpoint's interface, which has the network's MTU.
+        if (unlikely(rte_pktmbuf_pkt_len(m) > uint32_t{mtu} + sizeof(rte_ether_hdr))) {
+            drop(lc, Drop::MtuExceeded, m, port);
+            return;
+        }
         tx_enqueue(lc, port, m);
         return;
     case L4Action::Dropped:

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -58,10 +59,11 @@ struct TxBuffer {
 
 struct Lcore {
     LcoreStats* stats = nullptr;
-    uint16_t queue = 0;                   // this worker's rx/tx queue on every port
-    rte_ring* punt = nullptr;             // to the control thread (multi-producer)
-    uint32_t tx_pending = 0;              // bit per port with packets in its buffer
-    uint16_t ip_id = 0;                   // outer IPv4 identification when DF is off (RFC 6864)
+    uint16_t queue = 0;       // this worker's rx/tx queue on every port
+    rte_ring* punt = nullptr; // to the control thread (multi-producer)
+    uint32_t tx_pending = 0;  // bit per port with packets in its buffer
+    uint16_t ip_id = 0;       // next outer IPv4 identification when DF is off (RFC 6864)
+    uint16_t ip_id_step = 1;  // how far ip_id moves per datagram: see ip_id_init
     const CaptureSpec* capture = nullptr; // set per loop iteration while a capture runs
     // Bit per port whose PMD hands over kernel buffers (net_af_packet): frames from it may
     // carry partial checksums and GSO super-frames (dataplane/l4_offload.hpp).
@@ -69,6 +71,17 @@ struct Lcore {
     rte_mempool* segment_pool = nullptr; // segments of super-frames (null: the frame's pool)
     std::array<TxBuffer, max_ports> tx{};
 };
+
+// Outer IPv4 identification when DF is off. RFC 6864 §4.1: the ID of a datagram that
+// may be fragmented must not repeat for a source, destination and protocol while its
+// fragments may still be reassembled, and every worker sends from the same VTEP address
+// to the same peers. Worker w of n takes the IDs ≡ w modulo the power of two ≥ n: the
+// workers' sets never meet, and each still cycles through 65536 / step IDs.
+inline void ip_id_init(Lcore& lc, unsigned worker, unsigned workers) {
+    unsigned step = std::bit_ceil(std::max(workers, 1u));
+    lc.ip_id = static_cast<uint16_t>(worker % step);
+    lc.ip_id_step = static_cast<uint16_t>(step);
+}
 
 // Count a drop, copy it to a running drop capture, free it. `out_port` is the port the
 // packet was already leaving by (a full transmit queue, a next hop that never

@@ -45,6 +45,14 @@ inline uint64_t fdb_key(uint16_t network, uint64_t mac48) {
 inline uint64_t source_key(uint16_t port, uint64_t mac48) {
     return uint64_t{port} << 48 | mac48;
 }
+// Peers: a peer's VTEP address (network order) → peer id.
+inline uint64_t peer_key(rte_be32_t vtep) {
+    return vtep;
+}
+// What decapsulation records for a sender that is no configured peer (accepted only with
+// node.accept_unknown_peers).
+inline constexpr uint32_t no_peer = UINT32_MAX;
+
 // ARP proxy: an overlay address (network order) on a network → packed MAC.
 inline uint64_t arp_key(uint16_t network, rte_be32_t ip) {
     return uint64_t{network} << 32 | ip;
@@ -104,17 +112,22 @@ struct alignas(64) PeerEntry {
 struct Snapshot {
     uint64_t generation = 0;
 
-    rte_be32_t vtep = 0; // our data-path address
+    rte_be32_t vtep = 0;               // our data-path address
+    rte_be32_t underlay_broadcast = 0; // the directed broadcast of vtep's on-link prefix
     rte_ether_addr underlay_mac{};
     rte_be16_t vxlan_port = 0;  // network order
     uint16_t underlay_port = 0; // DPDK port id
     bool outer_df = true;       // DF set in the templates; when clear, IDs vary
+    // VXLAN from a sender that is no configured peer is decapsulated (its inner source
+    // must then be no known endpoint); off by default (config/README.md).
+    bool accept_unknown_peers = false;
 
     std::vector<NetworkEntry> networks; // index = network id
     std::vector<PeerEntry> peers;       // index = peer id
 
-    FlatTable fdb;     // fdb_key → FdbValue
-    FlatTable sources; // source_key → network id (every local endpoint)
+    FlatTable fdb;          // fdb_key → FdbValue
+    FlatTable peer_by_vtep; // peer_key → peer id: who may send us VXLAN
+    FlatTable sources;      // source_key → network id (every local endpoint)
     PortSources port_sources[max_ports_snapshot];
     FlatTable arp;  // arp_key → packed MAC
     FlatTable vnis; // VNI → network id

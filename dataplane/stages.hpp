@@ -22,6 +22,12 @@ void access_input(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts, 
 void arp_proxy(const Snapshot& s, Lcore& lc, uint16_t port, rte_mbuf** pkts,
                const uint16_t* networks, uint16_t n);
 
+// ARP requests from a peer's endpoint (vxlan_decap: decapsulated frames, on
+// networks[i], from peer peers[i]): a request for an endpoint of this node is answered
+// in place and encapsulated back to the peer.
+void arp_proxy_remote(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, const uint16_t* networks,
+                      const uint32_t* peers, uint16_t n);
+
 // Frames for a remote endpoint (peer peers[i], from network networks[i]): outer headers
 // from the peer's template.
 void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, const uint32_t* peers,

@@ -49,7 +49,8 @@ void vxlan_encap(const Snapshot& s, Lcore& lc, rte_mbuf** pkts, const uint32_t* 
         ip->total_length = rte_cpu_to_be_16(ip_len);
         uint32_t sum = peer.ip_partial_sum + ip->total_length;
         if (unlikely(!s.outer_df)) { // fragmentable: each datagram needs its own ID
-            ip->packet_id = rte_cpu_to_be_16(lc.ip_id++);
+            ip->packet_id = rte_cpu_to_be_16(lc.ip_id);
+            lc.ip_id = static_cast<uint16_t>(lc.ip_id + lc.ip_id_step); // ip_id_init
             sum += ip->packet_id;
         }
         sum = (sum & 0xffff) + (sum >> 16);

@@ -57,6 +57,7 @@ int worker_main(void* arg) {
     lc.punt = cfg.punt;
     lc.offload_ports = cfg.offload_ports;
     lc.segment_pool = cfg.segment_pool;
+    ip_id_init(lc, cfg.index, cfg.workers);
     rte_rcu_qsbr* qsbr = cfg.publisher->qsbr();
     rte_rcu_qsbr_thread_register(qsbr, cfg.index);
     rte_rcu_qsbr_thread_online(qsbr, cfg.index);

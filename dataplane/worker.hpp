@@ -14,6 +14,7 @@ namespace vxmesh::dp {
 
 struct WorkerConfig {
     unsigned index = 0;                 // RCU thread id and queue number on every port
+    unsigned workers = 1;               // how many workers run (outer IPv4 ID spaces)
     uint16_t underlay_port = 0;
     std::vector<uint16_t> access_ports;
     rte_ring* punt = nullptr;           // to the control thread

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <set>
 
 using namespace vxmesh;
@@ -15,7 +17,9 @@ const MacBytes n1c1_mac = docker_mac(n1c1_ip), n1c3_mac = docker_mac(n1c3_ip),
                n1c2_mac = docker_mac(n1c2_ip), n2c1_mac = docker_mac(n2c1_ip),
                n2c2_mac = docker_mac(n2c2_ip);
 
-uint16_t be16_at(const Bytes& b, size_t off) { return uint16_t(b[off] << 8 | b[off + 1]); }
+uint16_t be16_at(const Bytes& b, size_t off) {
+    return uint16_t(b[off] << 8 | b[off + 1]);
+}
 
 } // namespace
 
@@ -70,7 +74,8 @@ TEST_CASE("encap: outer source port is a stable hash of the inner flow") {
     for (uint16_t flow = 0; flow < 32; flow++)
         node.from_access(c1, {udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, 10000 + flow, 80)});
     REQUIRE(node.tx_count(underlay_port) == 32);
-    for (uint16_t i = 0; i < 32; i++) ports.insert(be16_at(node.tx_frame(underlay_port, i), 34));
+    for (uint16_t i = 0; i < 32; i++)
+        ports.insert(be16_at(node.tx_frame(underlay_port, i), 34));
     CHECK(ports.size() >= 24); // entropy: 32 flows over 16k ports rarely collide
     node.clear_tx();
 
@@ -92,7 +97,8 @@ TEST_CASE("inner flow hash: ports matter for TCP/UDP, MACs for non-IP") {
     raw[0] ^= 1;
     rte_mbuf* e = to_mbuf(test_pool(), raw);
     CHECK(dp::inner_flow_hash(d) != dp::inner_flow_hash(e));
-    for (rte_mbuf* m : {a, b, c, d, e}) rte_pktmbuf_free(m);
+    for (rte_mbuf* m : {a, b, c, d, e})
+        rte_pktmbuf_free(m);
 }
 
 TEST_CASE("encap with DF off: IPv4 identification varies and the checksum stays right") {
@@ -108,6 +114,36 @@ TEST_CASE("encap with DF off: IPv4 identification varies and the checksum stays 
     CHECK(be16_at(a, 18) != be16_at(b, 18));
     CHECK(rte_raw_cksum(a.data() + 14, 20) == 0xffff);
     CHECK(rte_raw_cksum(b.data() + 14, 20) == 0xffff);
+}
+
+TEST_CASE("encap with DF off: two workers never send the same IPv4 identification") {
+    // RFC 6864 §4.1: the ID of a fragmentable datagram must be unique per source,
+    // destination and protocol while it may be reassembled; two workers encapsulating
+    // toward one peer share all three.
+    std::string yaml = node1_yaml;
+    yaml.replace(yaml.find("  underlay:"), 0, "  dont_fragment: false\n");
+    // Two Lcore contexts over one snapshot's tables, numbered as worker_main numbers them.
+    Node worker0(true, yaml.c_str()), worker1(true, yaml.c_str());
+    dp::ip_id_init(worker0.lc, 0, 2);
+    dp::ip_id_init(worker1.lc, 1, 2);
+    std::set<uint16_t> ids[2];
+    Node* workers[2] = {&worker0, &worker1};
+    for (unsigned w = 0; w < 2; w++) {
+        Node& node = *workers[w];
+        Bytes inner = udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, uint16_t(w), 2);
+        for (int round = 0; round < 4; round++) {
+            node.from_access(c1, std::vector<Bytes>(16, inner));
+            REQUIRE(node.tx_count(underlay_port) == 16);
+            for (uint16_t i = 0; i < 16; i++)
+                ids[w].insert(be16_at(node.tx_frame(underlay_port, i), 18));
+            node.clear_tx();
+        }
+        CHECK(ids[w].size() == 64); // no repeats within a worker either
+    }
+    std::vector<uint16_t> both;
+    std::set_intersection(ids[0].begin(), ids[0].end(), ids[1].begin(), ids[1].end(),
+                          std::back_inserter(both));
+    CHECK(both.empty());
 }
 
 TEST_CASE("local switch: frame to a local endpoint leaves unchanged on its port") {
@@ -144,7 +180,8 @@ TEST_CASE("access drops: each under its reason") {
         CHECK(node.dropped(Drop::L2UnknownDestination) == 2);
     }
     SECTION("frame longer than the network MTU") {
-        node.from_access(c1, {udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, 1, 2, 1450 + 14 + 1)});
+        node.from_access(c1,
+                         {udp_frame(n2c1_mac, n1c1_mac, n1c1_ip, n2c1_ip, 1, 2, 1450 + 14 + 1)});
         CHECK(node.dropped(Drop::MtuExceeded) == 1);
     }
     SECTION("runt shorter than an Ethernet header") {
@@ -160,7 +197,8 @@ TEST_CASE("ARP proxy: requests answered from the endpoint table, in place") {
     SECTION("for a remote endpoint") {
         node.from_access(c1, {arp_request(n1c1_mac, n1c1_ip, n2c1_ip)});
         REQUIRE(node.tx_count(c1) == 1);
-        Bytes expected = arp_frame(RTE_ARP_OP_REPLY, n1c1_mac, n2c1_mac, n2c1_ip, n1c1_mac, n1c1_ip);
+        Bytes expected =
+            arp_frame(RTE_ARP_OP_REPLY, n1c1_mac, n2c1_mac, n2c1_ip, n1c1_mac, n1c1_ip);
         CHECK(node.tx_frame(c1) == expected);
         CHECK(node.stats.arp_proxied == 1);
     }
@@ -199,8 +237,8 @@ TEST_CASE("ARP proxy drops: each under its reason") {
         CHECK(node.dropped(Drop::ArpProbeOwnAddress) == 1);
     }
     SECTION("a reply from a container") {
-        node.from_access(c1, {arp_frame(RTE_ARP_OP_REPLY, n2c1_mac, n1c1_mac, n1c1_ip, n2c1_mac,
-                                        n2c1_ip)});
+        node.from_access(
+            c1, {arp_frame(RTE_ARP_OP_REPLY, n2c1_mac, n1c1_mac, n1c1_ip, n2c1_mac, n2c1_ip)});
         CHECK(node.dropped(Drop::ArpNotRequest) == 1);
     }
     SECTION("not Ethernet/IPv4 ARP") {

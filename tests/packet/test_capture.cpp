@@ -68,8 +68,8 @@ struct DropCapture {
         while (rte_ring_dequeue(ring, reinterpret_cast<void**>(&c)) == 0) {
             const dp::PacketMeta& md = dp::meta(c);
             CHECK(md.capture_direction == static_cast<uint8_t>(dp::CaptureDirection::Drop));
-            out.push_back({static_cast<Drop>(md.drop_reason), md.capture_port, md.capture_outbound != 0,
-                           from_mbuf(c)});
+            out.push_back({static_cast<Drop>(md.drop_reason), md.capture_port,
+                           md.capture_outbound != 0, from_mbuf(c)});
             rte_pktmbuf_free(c);
         }
         return out;
@@ -147,6 +147,22 @@ std::vector<Case> cases() {
     fragment.insert(fragment.end(), ip.begin(), ip.end());
     Bytes ipv6 = ethernet(underlay_mac, node2_mac, RTE_ETHER_TYPE_IPV6);
     ipv6.resize(80);
+    Bytes length_mismatch = to_node1(4097, inner_blue());
+    length_mismatch.resize(length_mismatch.size() - 20);
+    Bytes too_long = to_node1(4097, inner_blue());
+    too_long[16] = 0x0b; // IPv4 total length 3000: more than a receive buffer holds
+    too_long[17] = 0xb8;
+    too_long[24] = too_long[25] = 0;
+    uint16_t too_long_ck = rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(&too_long[14]));
+    std::memcpy(&too_long[24], &too_long_ck, 2);
+    auto from_vtep = [](uint32_t src, const Bytes& inner) {
+        return vxlan_frame(underlay_mac, node2_mac, src, vtep1, 50000, 4097, inner);
+    };
+    Bytes inner_tagged = inner_blue();
+    inner_tagged[12] = 0x81;
+    inner_tagged[13] = 0x00;
+    Bytes inner_multicast_source = inner_blue();
+    inner_multicast_source[6] = 0x01;
     Bytes proxy_malformed = arp_request(n1c1_mac, n1c1_ip, n2c1_ip);
     proxy_malformed[18] = 8;
     Bytes underlay_arp_malformed = arp_request(node2_mac, vtep2, vtep1);
@@ -182,6 +198,25 @@ std::vector<Case> cases() {
          underlay(vxlan_frame(mac(2, 0, 0, 0, 0, 9), node2_mac, vtep2, vtep1, 50000, 4097,
                               inner_blue()))},
         {"outer IHL 4", Drop::IpBadHeader, underlay_port, false, true, underlay(bad_ihl)},
+        {"outer length beyond the frame", Drop::IpLengthMismatch, underlay_port, false, true,
+         underlay(length_mismatch)},
+        {"outer length beyond a buffer", Drop::FrameTooLong, underlay_port, false, true,
+         underlay(too_long)},
+        {"outer source multicast", Drop::IpBadSource, underlay_port, false, true,
+         underlay(from_vtep(ipv4(224, 0, 0, 1), inner_blue()))},
+        {"outer source no peer", Drop::VxlanUnknownPeer, underlay_port, false, true,
+         underlay(from_vtep(ipv4(10, 99, 0, 9), inner_blue()))},
+        {"inner source ours", Drop::VxlanSpoofedSource, underlay_port, false, true,
+         underlay(
+             to_node1(4097, udp_frame(n1c1_mac, docker_mac(n1c3_ip), n1c3_ip, n1c1_ip, 1, 2)))},
+        {"inner source unknown", Drop::VxlanUnknownSource, underlay_port, false, true,
+         underlay(to_node1(4097, udp_frame(n1c1_mac, mac(2, 7, 7, 7, 7, 7), 1, 2, 3, 4)))},
+        {"inner source multicast", Drop::VxlanInnerSourceInvalid, underlay_port, false, true,
+         underlay(to_node1(4097, inner_multicast_source))},
+        {"inner 802.1Q tag", Drop::VxlanInnerVlan, underlay_port, false, true,
+         underlay(to_node1(4097, inner_tagged))},
+        {"inner frame above the MTU", Drop::MtuExceeded, underlay_port, false, true,
+         underlay(to_node1(4097, udp_frame(n1c1_mac, n2c1_mac, n2c1_ip, n1c1_ip, 7, 8, 1465)))},
         {"outer checksum", Drop::IpBadChecksum, underlay_port, false, true, underlay(bad_checksum)},
         {"outer fragment", Drop::IpFragment, underlay_port, false, true, underlay(fragment)},
         {"outer address not ours", Drop::IpNotForUs, underlay_port, false, true,

@@ -97,6 +97,7 @@ TEST_CASE("a good config loads with its values and defaults", "[config]") {
     CHECK(c.node.vxlan_port == 4789);
     CHECK(c.node.ttl == 64);
     CHECK(c.node.dont_fragment);
+    CHECK_FALSE(c.node.accept_unknown_peers); // only configured peers are heard
     CHECK(c.node.origin.file == "t.yaml");
     CHECK(c.node.origin.line == 2);
     CHECK(c.node.origin.column == 3);
@@ -149,6 +150,7 @@ TEST_CASE("every optional field can be set", "[config]") {
   vxlan_port: 8472
   ttl: 255
   dont_fragment: false
+  accept_unknown_peers: true
 ports: []
 networks:
   - name: blue
@@ -178,6 +180,7 @@ endpoints:
     CHECK(c.node.vxlan_port == 8472);
     CHECK(c.node.ttl == 255);
     CHECK_FALSE(c.node.dont_fragment);
+    CHECK(c.node.accept_unknown_peers);
     CHECK(c.ports.empty());
     CHECK(c.networks[0].vni == 16777215);
     CHECK(c.networks[0].gateway == ip(10, 0, 1, 2));
@@ -298,6 +301,9 @@ TEST_CASE("YAML-level errors", "[config]") {
         CHECK(error_of(with(kBase, "    device: net_af_packet0,iface=ul\n",
                             "    device: net_af_packet0,iface=ul\n  dont_fragment: yes\n")) ==
               "t.yaml:6:18: node.dont_fragment: expected true or false, got 'yes'");
+        CHECK(error_of(with(kBase, "    device: net_af_packet0,iface=ul\n",
+                            "    device: net_af_packet0,iface=ul\n  accept_unknown_peers: 1\n")) ==
+              "t.yaml:6:25: node.accept_unknown_peers: expected true or false, got '1'");
     }
 }
 
