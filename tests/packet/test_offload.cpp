@@ -286,11 +286,14 @@ TEST_CASE("offload: a TCP super-frame is cut to the network's MTU, every segment
     }
     SECTION("decapsulated from a kernel VXLAN peer with offloads on") {
         node.underlay(vxlan_frame(underlay_mac, node2_mac, vtep2, vtep1, 50000, 4097, [&] {
+            // From node2's endpoint to ours: a peer speaks only for its own endpoints.
             Bytes f = super;
             std::copy(n1c1_mac.begin(), n1c1_mac.end(), f.begin());
+            std::copy(n2c1_mac.begin(), n2c1_mac.end(), f.begin() + 6);
             return f;
         }()));
         std::copy(n1c1_mac.begin(), n1c1_mac.end(), super.begin());
+        std::copy(n2c1_mac.begin(), n2c1_mac.end(), super.begin() + 6);
         CHECK(node.dropped_total() == 0);
         check_segments(node.sent(c1));
     }
