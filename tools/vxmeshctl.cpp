@@ -9,10 +9,12 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -207,10 +209,35 @@ json publish_spec(const std::string& text) {
     return port;
 }
 
-int run(const std::string& socket_path, const std::string& format, std::vector<std::string> args) {
+const char* const commands[] = {"version", "get",  "apply", "diff",     "stats",  "capture",
+                                "network", "node", "peer",  "endpoint", "service"};
+
+// Without --socket or $VXMESH_SOCKET: the one socket vxmesh serves in /run/vxmesh
+// (vxmesh names it after its node, /run/vxmesh/NODE.sock), or an error listing them.
+std::string default_socket() {
+    const std::filesystem::path dir = "/run/vxmesh";
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.is_socket(ec) && e.path().extension() == ".sock") found.push_back(e.path());
+    std::sort(found.begin(), found.end());
+    if (found.size() == 1) return found[0];
+    if (found.empty())
+        throw std::runtime_error("no control socket in /run/vxmesh (is vxmesh running? give "
+                                 "--socket PATH or set VXMESH_SOCKET)");
+    throw std::runtime_error(fmt::format("{} control sockets in /run/vxmesh ({}): choose one "
+                                         "with --socket PATH or VXMESH_SOCKET",
+                                         found.size(), fmt::join(found, ", ")));
+}
+
+int run(std::string socket_path, const std::string& format, std::vector<std::string> args) {
     if (args.empty()) throw Usage("no command");
     std::string verb = args[0];
     args.erase(args.begin());
+    if (std::find(std::begin(commands), std::end(commands), verb) == std::end(commands))
+        throw Usage(fmt::format("unknown command '{}' (commands: {})", verb,
+                                fmt::join(commands, ", ")));
+    if (socket_path.empty()) socket_path = default_socket();
     bool as_json = format == "json";
     Client client(socket_path);
 
@@ -545,10 +572,10 @@ int run(const std::string& socket_path, const std::string& format, std::vector<s
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string socket_path = "/run/vxmesh/vxmesh.sock", format = "table";
+    std::string socket_path, format = "table";
     po::options_description global("Options");
     global.add_options()("help,h", "print this help")(
-        "socket,s", po::value(&socket_path), "control socket (default /run/vxmesh/vxmesh.sock, or $VXMESH_SOCKET)")(
+        "socket,s", po::value(&socket_path), "control socket (default $VXMESH_SOCKET, else the only /run/vxmesh/*.sock)")(
         "format", po::value(&format), "table (default) or json");
     if (const char* env = std::getenv("VXMESH_SOCKET")) socket_path = env;
     try {
