@@ -102,9 +102,12 @@ PYEOF
 cat >>"$PYH" <<'PYEOF'
 
 def rss_kb(pid):
+    """Print the process's resident set in kB (the exit status is 0, or 1 if not found)."""
     for l in open("/proc/%s/status" % pid):
         if l.startswith("VmRSS:"):
-            return int(l.split()[1])
+            print(int(l.split()[1]))
+            return 0
+    return 1
 
 def pipeline(path, n, seconds, out):
     """Send n stats requests on one connection without reading a reply, for at most
@@ -277,14 +280,14 @@ wait_line() { # FILE TIMEOUT: wait until FILE is non-empty
     for ((i = 0; i < $2 * 10; i++)); do [ -s "$1" ] && return 0; sleep 0.1; done
     return 1
 }
-rss0=$(py rss_kb "$PID1" 2>/dev/null || echo 0)
+rss0=$(py rss_kb "$PID1") || fail "pipelining client: RSS readable" "no VmRSS for $PID1"
 lab_bg - "$LAB_DIR/pipeline.log" "$LAB_PY" "$PYH" pipeline "$SOCK1" 300000 8 "$LAB_DIR/pipeline.out"
 PIPER=$LAB_LAST_PID
 wait_line "$LAB_DIR/pipeline.out" 30
 out=$(py timed "$SOCK1" '{"op": "stats"}' 1 2>&1) && pass "pipelining client that never reads: another client is answered in $out" ||
     fail "pipelining client: another client answered within 1 s" "$out"
-rss1=$(py rss_kb "$PID1" 2>/dev/null || echo 0)
-if alive1 && [ $((rss1 - rss0)) -lt 65536 ]; then
+rss1=$(py rss_kb "$PID1") || fail "pipelining client: RSS readable" "no VmRSS for $PID1"
+if alive1 && [ "${rss0:-0}" -gt 0 ] && [ $((rss1 - rss0)) -lt 65536 ]; then
     pass "pipelining client ($(cat "$LAB_DIR/pipeline.out")): RSS ${rss0} -> ${rss1} kB (< 64 MiB more)"
 else
     fail "pipelining client: RSS bounded" "RSS ${rss0} -> ${rss1} kB, $(cat "$LAB_DIR/pipeline.out" 2>/dev/null)"
