@@ -48,10 +48,20 @@ cat >"$PYH" <<'PYEOF'
 import json, os, socket, sys, time
 
 def connect(path, timeout=10):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    return s
+    # A Unix socket whose accept backlog is full answers EAGAIN at once, whatever the
+    # timeout: retry as a client library would, for up to `timeout` seconds.
+    deadline = time.time() + float(timeout)
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.time() >= deadline:
+                raise
+            time.sleep(0.01)
 
 def readline(s):
     buf = b""
@@ -229,8 +239,9 @@ READER=$LAB_LAST_PID
 lab_bg node1-c1 "$LAB_DIR/ping-fifo.log" ping -n -i 0.05 -c 400 10.0.1.3
 PINGER=$LAB_LAST_PID
 # The reader opens the FIFO in its own time: until then the capture is refused (no reader).
-for ((i = 0; i < 50; i++)); do
-    out=$(py q "$SOCK1" "{\"op\": \"capture_start\", \"params\": {\"port\": \"c1\", \"file\": \"$FIFO\"}}" 'd["ok"]' 2>&1)
+# Slow machines: up to 20 s for the reader, and the reply's error is kept for the log.
+for ((i = 0; i < 200; i++)); do
+    out=$(py q "$SOCK1" "{\"op\": \"capture_start\", \"params\": {\"port\": \"c1\", \"file\": \"$FIFO\"}}" 'd["ok"] or d.get("error")' 2>&1)
     [ "$out" = True ] && break
     sleep 0.1
 done
