@@ -3,6 +3,7 @@
 // file) and its reply serialised as the control socket does (vxmesh_main.cpp). Several
 // lines make a session: a network created by one line can be patched by the next.
 // handle_request never throws; neither may the serialisation of its reply.
+#include "control/rpc.hpp"
 #include "control/config_load.hpp"
 #include "tests/unit/fake_plane.hpp"
 
@@ -46,8 +47,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t end = input.find('\n');
         std::string line(input.substr(0, end));
         input = end == std::string_view::npos ? std::string_view() : input.substr(end + 1);
-        std::string reply = control::handle_request(plane, state, line).dump();
-        (void)reply;
+        // What the socket sends back (control_socket.cpp): the edge that never throws and
+        // always yields valid UTF-8 JSON; a reply that does not parse is a defect too.
+        std::string reply = control::handle_request_line(plane, state, line);
+        if (!nlohmann::json::accept(reply)) __builtin_trap();
     }
     return 0;
 }
