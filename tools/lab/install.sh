@@ -8,6 +8,7 @@ VXMESH_DEB_PACKAGES=(
     libsodium-dev libfmt-dev catch2 meson ninja-build pkg-config g++
     nlohmann-json3-dev tshark python3-scapy iproute2 ethtool iputils-ping socat netcat-openbsd
     libpcap-dev nftables util-linux gnuplot-nox valgrind
+    clang libclang-rt-14-dev
 )
 
 # vxmesh_missing_deps [PKG...]: print the packages (default: all of the above) not installed.
