@@ -86,6 +86,18 @@ namespace {
 
 // Segments and fragments go to the worker's pool of standard mbufs (the frame came in a
 // large one); a network MTU above what those hold takes the frame's own pool.
+// One piece of `m` (a fragment or a segment) in the fresh mbuf `piece`: m's first
+// `headers` bytes, then `size` bytes of what follows them from `offset` on; the caller
+// patches the copied headers. Returns the piece's first byte.
+uint8_t* copy_piece(rte_mbuf* piece, const rte_mbuf* m, const uint8_t* frame, uint32_t headers,
+                    uint32_t offset, uint32_t size) {
+    auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(piece, headers + size));
+    std::memcpy(p, frame, headers);
+    std::memcpy(p + headers, frame + headers + offset, size);
+    piece->port = m->port;
+    return p;
+}
+
 rte_mempool* piece_pool(const Lcore& lc, const rte_mbuf* m, uint16_t mtu) {
     rte_mempool* pool = lc.segment_pool;
     if (pool == nullptr ||
@@ -114,11 +126,7 @@ uint16_t fragment(Lcore& lc, rte_mbuf* m, uint16_t mtu, rte_mbuf** out) {
     for (uint32_t i = 0; i < count; i++) {
         uint32_t offset = i * piece;
         uint32_t size = std::min(piece, data - offset);
-        rte_mbuf* f = out[i];
-        auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(f, headers + size));
-        std::memcpy(p, frame, headers);
-        std::memcpy(p + headers, frame + headers + offset, size);
-        f->port = m->port;
+        uint8_t* p = copy_piece(out[i], m, frame, headers, offset, size);
         auto* fip = reinterpret_cast<rte_ipv4_hdr*>(p + sizeof(rte_ether_hdr));
         fip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + size));
         uint16_t field = static_cast<uint16_t>(offset / 8);
@@ -161,11 +169,7 @@ uint16_t l4_segment(Lcore& lc, rte_mbuf* m, uint16_t mtu, rte_mbuf** out) {
     for (uint32_t i = 0; i < count; i++) {
         uint32_t offset = i * mss;
         uint32_t size = std::min(mss, payload - offset);
-        rte_mbuf* seg = out[i];
-        auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(seg, headers + size));
-        std::memcpy(p, frame, headers);
-        std::memcpy(p + headers, frame + headers + offset, size);
-        seg->port = m->port;
+        uint8_t* p = copy_piece(out[i], m, frame, headers, offset, size);
         auto* sip = reinterpret_cast<rte_ipv4_hdr*>(p + sizeof(rte_ether_hdr));
         auto* stcp = reinterpret_cast<rte_tcp_hdr*>(p + sizeof(rte_ether_hdr) + ihl);
         sip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ihl + thl + size));
