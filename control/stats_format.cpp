@@ -72,6 +72,7 @@ json stats_document(const std::vector<NamedPort>& ports, uint64_t generation, ui
         dp::PortCounters device = dp::port_device_counters(port.id);
         for (size_t i = 0; i < device.size(); i++)
             doc["ports"][port.name][dp::port_counters[i].name] = device[i];
+        doc["ports"][port.name]["link"] = dp::port_is_down(port.id) ? "down" : "up";
     }
     doc["generation"] = generation;
     doc["tsc"] = tsc;
@@ -88,13 +89,13 @@ std::string stats_text(const json& doc) {
     std::string out = fmt::format("{:<16} {:>14} {:>14}", "PORT", "RX", "TX");
     for (const dp::PortCounter& c : dp::port_counters)
         out += fmt::format(" {:>12}", upper(c.name));
-    out += "\n";
+    out += fmt::format(" {:>6}\n", "LINK");
     for (const auto& [name, p] : doc["ports"].items()) {
         out += fmt::format("{:<16} {:>14} {:>14}", name, p["rx"].get<uint64_t>(),
                            p["tx"].get<uint64_t>());
         for (const dp::PortCounter& c : dp::port_counters)
             out += fmt::format(" {:>12}", p.value(c.name, uint64_t{0}));
-        out += "\n";
+        out += fmt::format(" {:>6}\n", p.value("link", std::string("up")));
     }
     out += "\n";
     for (const Counter& c : counters)
@@ -129,6 +130,11 @@ std::string stats_prometheus(const json& doc, const std::string& node) {
             out += fmt::format("vxmesh_{}{{node=\"{}\",port=\"{}\"}} {}\n", metric, node, name,
                                p.value(c.name, uint64_t{0}));
     }
+    family("port_up", "Whether the port's interface is usable (0: gone, down or no carrier)",
+           "gauge");
+    for (const auto& [name, p] : doc["ports"].items())
+        out += fmt::format("vxmesh_port_up{{node=\"{}\",port=\"{}\"}} {}\n", node, name,
+                           p.value("link", std::string("up")) == "up" ? 1 : 0);
     for (const Counter& c : counters) {
         std::string metric = fmt::format("{}_total", c.name);
         family(metric.c_str(), c.help, "counter");

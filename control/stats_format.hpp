@@ -17,8 +17,9 @@ struct NamedPort {
     uint16_t id;
 };
 
-// {"generation", "tsc", "tsc_hz", "ports": {name: {"rx", "tx", and the device's own
-//  counters of dp::port_counters: "rx_missed", ...}}, "encap", "decap", ...,
+// {"generation", "tsc", "tsc_hz", "ports": {name: {"rx", "tx", the device's own
+//  counters of dp::port_counters: "rx_missed", ..., and "link": "up" or "down"
+//  (dataplane/port_watch.hpp)}}, "encap", "decap", ...,
 //  "drops": {reason: n}, "lcores": {"ID": {same counters}}} — totals summed over lcores;
 // `tsc`/`tsc_hz` date the sample so that two samples give a rate.
 nlohmann::json stats_document(const std::vector<NamedPort>& ports, uint64_t generation,

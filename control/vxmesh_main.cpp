@@ -5,8 +5,8 @@
 // SIGINT/SIGTERM stop) until told to stop.
 #include "control/capture_session.hpp"
 #include "control/config_load.hpp"
-#include "control/metrics_http.hpp"
 #include "control/control_socket.hpp"
+#include "control/metrics_http.hpp"
 #include "control/network_state.hpp"
 #include "control/rpc.hpp"
 #include "control/snapshot_build.hpp"
@@ -14,6 +14,7 @@
 #include "control/telemetry.hpp"
 #include "dataplane/neighbour_service.hpp"
 #include "dataplane/packet_meta.hpp"
+#include "dataplane/port_watch.hpp"
 #include "dataplane/ports.hpp"
 #include "dataplane/publish.hpp"
 #include "dataplane/stats.hpp"
@@ -188,6 +189,9 @@ std::vector<std::string> eal_arguments(const Options& o, const model::Config& co
     return args;
 }
 
+// How often the control thread looks at the ports' kernel interfaces.
+constexpr uint64_t port_check_interval_ms = 200;
+
 uint64_t now_ms() { return rte_get_timer_cycles() * 1000 / rte_get_timer_hz(); }
 
 // What a reload may not change: the ports are opened once.
@@ -219,6 +223,7 @@ struct Runtime final : control::ControlPlane {
     rte_ring* capture_ring = nullptr;
     rte_mempool* capture_pool = nullptr;
     std::unique_ptr<control::CaptureSession> capture;
+    std::unique_ptr<dp::PortWatch> port_watch;
 
     std::vector<control::NamedPort> named_ports() const {
         std::vector<control::NamedPort> out;
@@ -357,6 +362,27 @@ struct Runtime final : control::ControlPlane {
         finish_capture();
     }
     nlohmann::json last_capture;
+
+    // Ports whose kernel interface went away or came back (dataplane/port_watch.hpp). An
+    // underlay reopened onto a new interface gets a snapshot that sends from its MAC; an
+    // underlay that is usable again announces our address (a gratuitous ARP), so that
+    // peers move to a new MAC at once rather than when their entry for us expires.
+    void check_ports() {
+        for (const dp::PortChange& c : port_watch->poll()) {
+            fmt::print(stderr, "vxmesh: {}\n", c.message);
+            if (c.port != 0) continue;
+            if (c.kind == dp::PortChange::Kind::Reopened) {
+                try {
+                    publish(compile(desired));
+                } catch (const std::exception& e) {
+                    fmt::print(stderr,
+                               "vxmesh: cannot republish after the underlay came back: {}\n",
+                               e.what());
+                }
+            }
+            if (c.kind == dp::PortChange::Kind::Up) neighbour_service->announce();
+        }
+    }
 
     void reload() {
         try {
@@ -509,11 +535,16 @@ int run(Runtime& rt) {
                 fmt::format("cannot launch the neighbour service on lcore {}: {}", neighbour_lcore,
                             rte_strerror(-rc)));
 
+        rt.port_watch =
+            std::make_unique<dp::PortWatch>(rt.ports, [&rt] { rt.publisher->synchronize(); });
+        rt.check_ports(); // an interface already down at start is reported now
+
         say(fmt::format("vxmesh: node {} ready: {} port(s), {} worker(s), generation {}\n",
                         rt.desired.node.name, rt.ports.size(), o.workers, rt.generation_));
         if (!o.ready_file.empty()) std::ofstream(o.ready_file) << getpid() << "\n";
 
         uint64_t next_stats_ms = now_ms() + o.stats_interval_ms;
+        uint64_t next_port_check_ms = now_ms() + port_check_interval_ms;
         while (stop_signal == 0) {
             if (reload_signal) {
                 reload_signal = 0;
@@ -521,6 +552,10 @@ int run(Runtime& rt) {
             }
             uint64_t now = now_ms();
             rt.poll_capture();
+            if (now >= next_port_check_ms) {
+                rt.check_ports();
+                next_port_check_ms = now + port_check_interval_ms;
+            }
             if (rt.metrics) rt.metrics->poll();
             if (o.stats_interval_ms != 0 && !o.stats_json.empty() && now >= next_stats_ms) {
                 write_stats_json(rt);

@@ -54,7 +54,8 @@ enum class Drop : uint8_t {
     NeighbourQueueFull,  // too many packets already waiting for that neighbour
     PuntRingFull,        // control thread not keeping up
     // transmit
-    TxFull, // the port's queue did not take the packet
+    TxFull,   // the port's queue did not take the packet
+    PortDown, // the port's interface is gone, down or without carrier (dataplane/port_watch.hpp)
     Count
 };
 
@@ -97,6 +98,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Drop::Count)> 
     "neighbour_queue_full",
     "punt_ring_full",
     "tx_full",
+    "port_down",
 };
 
 constexpr std::string_view drop_name(Drop d) {

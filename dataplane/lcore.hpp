@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -51,6 +52,15 @@ struct alignas(RTE_CACHE_LINE_SIZE) LcoreStats {
 
 // Indexed by lcore id; zero-initialised; each block written by one thread only.
 extern std::array<LcoreStats, RTE_MAX_LCORE> lcore_stats;
+
+// Ports whose interface is gone, down or without carrier (dataplane/port_watch.hpp):
+// workers neither poll them nor send to them (what was for them is dropped as
+// port_down). Set by the control thread only; a port it reopens is marked down first
+// and the RCU grace period after that store is what lets it touch the device.
+extern std::array<std::atomic<bool>, max_ports> port_down;
+inline bool port_is_down(uint16_t port) {
+    return port_down[port].load(std::memory_order_relaxed);
+}
 
 struct TxBuffer {
     uint16_t count = 0;

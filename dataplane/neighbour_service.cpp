@@ -153,6 +153,11 @@ bool NeighbourService::poll(const Snapshot& s, uint64_t now_ms) {
     lc_.capture = s.capture.active() ? &s.capture : nullptr;
     underlay_port_ = s.underlay_port;
     take_commands(s);
+    // A gratuitous ARP (a request for our own address, RFC 5227 §3's announcement) when
+    // the underlay came back with another MAC: peers update the entry they have for us
+    // (RFC 826) instead of sending to the old MAC until it expires.
+    if (announce_.load(std::memory_order_acquire) && send_arp_request(s, s.vtep))
+        announce_.store(false, std::memory_order_relaxed);
     rte_mbuf* pkts[burst_size];
     unsigned n;
     unsigned done = 0;
@@ -306,8 +311,12 @@ void NeighbourService::run_timers(const Snapshot& s, uint64_t now_ms) {
 }
 
 void NeighbourService::send_request(const Snapshot& s, uint32_t slot) {
+    send_arp_request(s, table_.slot(slot).ip);
+}
+
+bool NeighbourService::send_arp_request(const Snapshot& s, rte_be32_t target) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-    if (m == nullptr) return; // retried at the next timer; counted nowhere as no packet was lost
+    if (m == nullptr) return false; // retried by the caller; counted nowhere as no packet was lost
     constexpr uint16_t len = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, len));
     auto* a = reinterpret_cast<rte_arp_hdr*>(eth + 1);
@@ -322,9 +331,10 @@ void NeighbourService::send_request(const Snapshot& s, uint32_t slot) {
     a->arp_data.arp_sha = s.underlay_mac;
     a->arp_data.arp_sip = s.vtep;
     std::memset(&a->arp_data.arp_tha, 0, sizeof(a->arp_data.arp_tha));
-    a->arp_data.arp_tip = table_.slot(slot).ip;
+    a->arp_data.arp_tip = target;
     lc_.stats->arp_requests++;
     send(m);
+    return true;
 }
 
 void NeighbourService::send(rte_mbuf* m) {

@@ -91,6 +91,9 @@ public:
 
     // For the control thread only.
     NeighbourSlots& slots() { return slots_; }
+    // Announce our VTEP address (a gratuitous ARP) at the next poll, with the underlay
+    // MAC of the snapshot then in force: publish it first.
+    void announce() { announce_.store(true, std::memory_order_release); }
 
     // Handle announced slots, punted packets (at most max_punts_per_poll) and due
     // timers. `s` is the snapshot in force. Returns whether there was work.
@@ -113,6 +116,7 @@ private:
     void learn(uint32_t slot, const rte_ether_addr& mac, uint64_t now_ms);
     void start_resolution(const Snapshot& s, uint32_t slot, uint64_t now_ms);
     void send_request(const Snapshot& s, uint32_t slot);
+    bool send_arp_request(const Snapshot& s, rte_be32_t target); // false: no mbuf
     void run_timers(const Snapshot& s, uint64_t now_ms);
     void send(rte_mbuf* m);
 
@@ -129,6 +133,7 @@ private:
     std::vector<uint32_t> used_; // announced slots, for the timers
     std::vector<Entry> entries_;
     uint64_t next_timer_ms_ = 0;
+    std::atomic<bool> announce_{false};
 };
 
 // The service's lcore: polls until `stop`, reading the publisher's snapshot as RCU

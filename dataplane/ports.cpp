@@ -4,8 +4,11 @@
 #include "dataplane/packet_meta.hpp"
 #include "dataplane/stats.hpp"
 
+#include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+
+#include <net/if.h>
 
 #include <fmt/format.h>
 
@@ -93,7 +96,11 @@ namespace {
 } // namespace
 
 OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
-    OpenPort port{spec.name, spec.device, 0, {}};
+    OpenPort port;
+    port.name = spec.name;
+    port.device = spec.device;
+    port.queues = queues;
+    port.pool = pool;
     std::string ethdev = device_ethdev_name(spec.device);
     if (rte_eth_dev_get_port_by_name(ethdev.c_str(), &port.id) != 0)
         throw std::runtime_error(fmt::format(
@@ -136,6 +143,10 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
         port_error(spec, "rte_eth_macaddr_get", rc);
     port.kernel_buffers = info.driver_name != nullptr &&
                           std::string_view(info.driver_name) == "net_af_packet";
+    if (port.kernel_buffers) {
+        port.iface = devarg(spec.device, "iface");
+        port.ifindex = if_nametoindex(port.iface.c_str());
+    }
     port_track_kernel_drops(port.id, spec.device);
     return port;
 }
@@ -143,6 +154,29 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
 void close_port(const OpenPort& port) {
     rte_eth_dev_stop(port.id);
     rte_eth_dev_close(port.id);
+}
+
+void reopen_port(OpenPort& port) {
+    std::lock_guard guard(port_device_lock());
+    port_retire_counters(port.id);
+    close_port(port);
+    std::string ethdev = device_ethdev_name(port.device);
+    std::string full = device_with_defaults(port.device);
+    std::string args = full.size() > ethdev.size() ? full.substr(ethdev.size() + 1) : "";
+    const char* bus = device_is_vdev(port.device) ? "vdev" : "pci";
+    if (int rc = rte_eal_hotplug_remove(bus, ethdev.c_str()); rc != 0 && rc != -ENOENT)
+        throw std::runtime_error(fmt::format("port {} ({}): cannot remove the device: {}",
+                                             port.name, port.device, rte_strerror(-rc)));
+    if (int rc = rte_eal_hotplug_add(bus, ethdev.c_str(), args.c_str()); rc != 0)
+        throw std::runtime_error(fmt::format("port {} ({}): cannot probe the device again: {}",
+                                             port.name, port.device, rte_strerror(-rc)));
+    OpenPort again = open_port({port.name, port.device}, port.queues, port.pool);
+    if (again.id != port.id) {
+        close_port(again);
+        throw std::runtime_error(fmt::format("port {} ({}): came back as DPDK port {}, not {}",
+                                             port.name, port.device, again.id, port.id));
+    }
+    port = again;
 }
 
 } // namespace vxmesh::dp

@@ -23,6 +23,13 @@ struct OpenPort {
     // The PMD reads a kernel interface's buffers (net_af_packet): frames may carry what
     // the sender's offloads left undone (dataplane/l4_offload.hpp).
     bool kernel_buffers = false;
+    // The kernel interface the PMD's sockets are bound to (net_af_packet's iface=), and
+    // its index when the port was opened: dataplane/port_watch.hpp follows it.
+    std::string iface;
+    unsigned ifindex = 0;
+    // What the port was opened with, to open it again.
+    uint16_t queues = 0;
+    rte_mempool* pool = nullptr;
 };
 
 // af_packet frames big enough for a GSO super-frame: TCP builds at most 64 KB less its
@@ -62,5 +69,14 @@ rte_mempool* create_large_mbuf_pool(unsigned mbufs, uint32_t frame_size);
 OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool);
 
 void close_port(const OpenPort& port);
+
+// Close `port`, remove its device and probe it again from the same device string, then
+// configure and start it as open_port does: how a net_af_packet port binds to an
+// interface that was deleted and created again (its sockets stay bound to the old
+// index, which nothing reuses). The port keeps its id; its MAC and ifindex are read
+// anew. No worker may poll or send to it meanwhile (dataplane/lcore.hpp's port_down).
+// Throws std::runtime_error, leaving the port closed, when the device cannot be
+// probed or started again.
+void reopen_port(OpenPort& port);
 
 } // namespace vxmesh::dp

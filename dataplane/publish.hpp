@@ -26,6 +26,10 @@ public:
     // Swap in `next`, wait for every worker to pass a quiescent state, free the old one.
     void publish(std::unique_ptr<Snapshot> next);
 
+    // Wait until every reader has passed a quiescent state: what was stored before the
+    // call (a new snapshot, a port marked down) is seen by all of them after it.
+    void synchronize() { rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID); }
+
     // Worker side.
     const Snapshot* load() const { return current_.load(std::memory_order_acquire); }
     rte_rcu_qsbr* qsbr() const { return qsbr_; }

@@ -43,9 +43,11 @@ namespace {
 // each bound to its interface's index. Reading the statistics resets them (packet(7)),
 // so they are summed here, under a lock: the control and telemetry threads both ask.
 struct KernelRingDrops {
-    std::mutex lock;
+    std::recursive_mutex lock; // reopen_port holds it while open_port tracks the new sockets
     std::array<int, max_ports> ifindex{}; // 0: not an af_packet port
     std::array<uint64_t, max_ports> dropped{};
+    // What the devices of ports since reopened had counted (dataplane/ports.hpp).
+    std::array<PortCounters, max_ports> retired{};
 
     void collect() {
         DIR* dir = opendir("/proc/self/fd");
@@ -84,20 +86,35 @@ void port_track_kernel_drops(uint16_t port, const std::string& device) {
     kernel_ring_drops.ifindex[port] = static_cast<int>(if_nametoindex(iface.c_str()));
 }
 
+// Under kernel_ring_drops.lock, which also keeps a port from being reopened meanwhile.
 PortCounters port_device_counters(uint16_t port) {
     PortCounters out{};
+    if (port >= max_ports) return out;
+    std::lock_guard guard(kernel_ring_drops.lock);
+    out = kernel_ring_drops.retired[port];
     rte_eth_stats st{};
-    if (!rte_eth_dev_is_valid_port(port) || rte_eth_stats_get(port, &st) != 0) return out;
-    for (size_t i = 0; i < port_counters.size(); i++)
-        out[i] = st.*port_counters[i].field;
-    if (port < max_ports) {
-        std::lock_guard guard(kernel_ring_drops.lock);
-        if (kernel_ring_drops.ifindex[port] != 0) {
-            kernel_ring_drops.collect();
-            out[0] += kernel_ring_drops.dropped[port]; // rx_missed: the ring had no room
-        }
+    if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &st) == 0)
+        for (size_t i = 0; i < port_counters.size(); i++)
+            out[i] += st.*port_counters[i].field;
+    if (kernel_ring_drops.ifindex[port] != 0) {
+        kernel_ring_drops.collect();
+        out[0] += kernel_ring_drops.dropped[port]; // rx_missed: the ring had no room
     }
     return out;
+}
+
+std::recursive_mutex& port_device_lock() {
+    return kernel_ring_drops.lock;
+}
+
+void port_retire_counters(uint16_t port) {
+    if (port >= max_ports) return;
+    rte_eth_stats st{};
+    if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &st) == 0)
+        for (size_t i = 0; i < port_counters.size(); i++)
+            kernel_ring_drops.retired[port][i] += st.*port_counters[i].field;
+    if (kernel_ring_drops.ifindex[port] != 0) kernel_ring_drops.collect();
+    kernel_ring_drops.ifindex[port] = 0; // its sockets close with it
 }
 
 } // namespace vxmesh::dp

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 
 #include <array>
+#include <mutex>
 #include <string>
 
 namespace vxmesh::dp {
@@ -39,6 +40,15 @@ PortCounters port_device_counters(uint16_t port);
 // Called when `port` is opened from `device` (a DPDK device string): for
 // net_af_packet…,iface=NAME, port_device_counters reads the kernel's drops too.
 void port_track_kernel_drops(uint16_t port, const std::string& device);
+
+// Held while a port's device counters are read (the control and telemetry threads both
+// read them) and while dataplane/ports.hpp's reopen_port replaces the device.
+std::recursive_mutex& port_device_lock();
+
+// Called, with port_device_lock() held, before `port` is closed to be opened again: what
+// its device and its kernel sockets counted so far is kept, so that the port's counters
+// never go back.
+void port_retire_counters(uint16_t port);
 
 // Sum of every lcore's block (plain reads: each field is written by one thread and a
 // 64-bit aligned load is never torn on the platforms DPDK supports).

@@ -3,9 +3,16 @@
 namespace vxmesh::dp {
 
 std::array<LcoreStats, RTE_MAX_LCORE> lcore_stats{};
+std::array<std::atomic<bool>, max_ports> port_down{};
 
 void tx_flush_port(Lcore& lc, uint16_t port) {
     TxBuffer& b = lc.tx[port];
+    if (unlikely(port_is_down(port))) {
+        for (uint16_t i = 0; i < b.count; i++)
+            drop(lc, Drop::PortDown, b.pkts[i], port);
+        b.count = 0;
+        return;
+    }
     if (unlikely(lc.capture != nullptr))
         capture_burst(lc, port, b.pkts, b.count, CaptureDirection::Tx);
     uint16_t sent = rte_eth_tx_burst(port, lc.queue, b.pkts, b.count);

@@ -69,7 +69,9 @@ int worker_main(void* arg) {
         unsigned work = 0;
         lc.capture = s != nullptr && s->capture.active() ? &s->capture : nullptr;
         if (s != nullptr) {
-            uint16_t n = rte_eth_rx_burst(cfg.underlay_port, lc.queue, pkts, burst_size);
+            uint16_t n = port_is_down(cfg.underlay_port)
+                             ? 0
+                             : rte_eth_rx_burst(cfg.underlay_port, lc.queue, pkts, burst_size);
             if (n) {
                 lc.stats->port_rx[cfg.underlay_port] += n;
                 if (unlikely(lc.capture != nullptr))
@@ -79,6 +81,7 @@ int worker_main(void* arg) {
                 work += n;
             }
             for (uint16_t port : cfg.access_ports) {
+                if (unlikely(port_is_down(port))) continue;
                 n = rte_eth_rx_burst(port, lc.queue, pkts, burst_size);
                 if (n == 0) continue;
                 lc.stats->port_rx[port] += n;

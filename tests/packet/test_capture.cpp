@@ -189,6 +189,15 @@ std::vector<Case> cases() {
         n.from_access(c1, {to_remote()});
     };
 
+    // The underlay's interface is gone (dataplane/port_watch.hpp): what a worker has
+    // for it is dropped when its buffer is flushed.
+    auto underlay_down = [](Node& n) {
+        dp::port_down[underlay_port].store(true);
+        n.from_access(c1, {to_remote()});
+        dp::tx_flush(n.lc);
+        dp::port_down[underlay_port].store(false);
+    };
+
     return {
         // workers, from the underlay
         {"underlay runt", Drop::Truncated, underlay_port, false, true, underlay(Bytes(12, 0))},
@@ -279,7 +288,8 @@ std::vector<Case> cases() {
              n.lc.offload_ports = ~0u;
              n.lc.segment_pool = empty;
              n.from_access(c1, {f});
-             for (rte_mbuf* m : taken) rte_pktmbuf_free(m);
+             for (rte_mbuf* m : taken)
+                 rte_pktmbuf_free(m);
          }},
         // workers, handing over to the control thread or transmitting
         {"punt ring full: underlay ARP", Drop::PuntRingFull, underlay_port, false, true,
@@ -295,6 +305,10 @@ std::vector<Case> cases() {
          true, encap_tx_full},
         {"transmit buffer full: encapsulated, on its access port", Drop::TxFull, c1, false, true,
          encap_tx_full},
+        {"port down: encapsulated, on the underlay", Drop::PortDown, underlay_port, true, true,
+         underlay_down},
+        {"port down: encapsulated, on its access port", Drop::PortDown, c1, false, true,
+         underlay_down},
         {"transmit buffer full: an ARP request of the control thread", Drop::TxFull, underlay_port,
          true, false,
          [](Node& n) {

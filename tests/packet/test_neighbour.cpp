@@ -45,6 +45,20 @@ TEST_CASE("neighbour: ARP request for our VTEP is answered") {
     CHECK(node.neighbours.lookup(0) != 0);
 }
 
+TEST_CASE("neighbour: an announcement is one gratuitous ARP request for our VTEP address") {
+    auto settings = fast_neighbour_settings();
+    Node node(true, node1_yaml, &settings);
+    node.service->poll(*node.snapshot, 0);
+    node.control_sent();
+    node.service->announce();
+    node.service->poll(*node.snapshot, 1);
+    auto sent = node.control_sent();
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0] == request_for(vtep1)); // sender and target: our VTEP (RFC 5227 §3)
+    node.service->poll(*node.snapshot, 2);
+    CHECK(node.control_sent().empty()); // once
+}
+
 TEST_CASE("neighbour: ARP for another address is not ours") {
     auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);

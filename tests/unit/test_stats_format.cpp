@@ -26,7 +26,8 @@ json sample() {
                     {"rx_missed", 582},
                     {"rx_nombuf", 3},
                     {"rx_errors", 2},
-                    {"tx_errors", 1}}}}},
+                    {"tx_errors", 1},
+                    {"link", "down"}}}}},
                 {"drops", json::object()}};
     return doc;
 }
@@ -37,9 +38,11 @@ TEST_CASE("stats: a port's device counters are printed per port in the text tabl
     std::string text = control::stats_text(sample());
     INFO(text);
     CHECK(text.find("PORT                         RX             TX    RX_MISSED    RX_NOMBUF "
-                    "   RX_ERRORS    TX_ERRORS\n") == 0);
+                    "   RX_ERRORS    TX_ERRORS   LINK\n") == 0);
     CHECK(text.find("\nc1                          900              4          582            3 "
-                    "           2            1\n") != std::string::npos);
+                    "           2            1   down\n") != std::string::npos);
+    CHECK(text.find("\nunderlay                     10             12            0            0 "
+                    "           0            0     up\n") != std::string::npos);
 }
 
 TEST_CASE("stats: a port's device counters are Prometheus counters with a port label") {
@@ -58,6 +61,17 @@ TEST_CASE("stats: a port's device counters are Prometheus counters with a port l
           std::string::npos);
     CHECK(text.find("vxmesh_port_tx_errors_packets_total{node=\"node1\",port=\"c1\"} 1\n") !=
           std::string::npos);
+    CHECK(text.find("# TYPE vxmesh_port_up gauge\n") != std::string::npos);
+    CHECK(text.find("vxmesh_port_up{node=\"node1\",port=\"c1\"} 0\n") != std::string::npos);
+    CHECK(text.find("vxmesh_port_up{node=\"node1\",port=\"underlay\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("stats: a port marked down says so in the document") {
+    dp::port_down[1].store(true);
+    json doc = control::stats_document({{"underlay", 0}, {"c1", 1}}, 3, 0, 1);
+    dp::port_down[1].store(false);
+    CHECK(doc["ports"]["underlay"]["link"] == "up");
+    CHECK(doc["ports"]["c1"]["link"] == "down");
 }
 
 TEST_CASE("stats: the document has every device counter for every port") {

@@ -159,13 +159,15 @@ lab_underlay() {
     _lab_log "underlay $ns (bridge br0)"
 }
 
-# _lab_ul_link NAME: node namespace NAME gets veth "ul"; its peer u-NAME joins br0.
-_lab_ul_link() {
+# lab_ul_link NAME [MAC]: node namespace NAME gets veth "ul" (MAC, default its lab MAC);
+# its peer u-NAME joins br0. Also what a test calls to create "ul" again after deleting it.
+lab_ul_link() {
     local name=$1 ns="${LAB_PREFIX}$1" uns="${LAB_PREFIX}ul"
+    local mac=${2:-$(lab_mac "$1/ul")}
     local peer="u-$name"
     peer=${peer:0:15}
     ip -n "$ns" link add ul type veth peer name "$peer" netns "$uns" || return 1
-    ip -n "$ns" link set ul address "$(lab_mac "$name/ul")"
+    ip -n "$ns" link set ul address "$mac"
     ip -n "$uns" link set "$peer" address "$(lab_mac "$name/ul-peer")"
     _lab_noipv6 "$ns" ul
     _lab_noipv6 "$uns" "$peer"
@@ -180,7 +182,7 @@ lab_node() {
     local name=$1 ulip=${2%/*}
     [ -n "$ulip" ] || { _lab_err "lab_node NAME UL_IP"; return 1; }
     _lab_newns "$name" || return 1
-    _lab_ul_link "$name" || return 1
+    lab_ul_link "$name" || return 1
     echo "vxmesh $ulip $(lab_mac "$name/ul")" >"$LAB_DIR/nodes/$name"
     _lab_log "vxmesh node ${LAB_PREFIX}$name (ul $(lab_mac "$name/ul"), VTEP $ulip)"
 }
@@ -190,7 +192,7 @@ lab_kernel_node() {
     local name=$1 ulip=${2%/*}
     [ -n "$ulip" ] || { _lab_err "lab_kernel_node NAME UL_IP"; return 1; }
     _lab_newns "$name" || return 1
-    _lab_ul_link "$name" || return 1
+    lab_ul_link "$name" || return 1
     local ns="${LAB_PREFIX}$name"
     ip -n "$ns" addr add "$ulip/24" dev ul || return 1
     echo "kernel $ulip $(lab_mac "$name/ul")" >"$LAB_DIR/nodes/$name"
@@ -204,12 +206,20 @@ lab_node_ip() { cut -d' ' -f2 "$LAB_DIR/nodes/$1"; }
 # (IP/24 unless IP has its own /len, MAC, MTU $LAB_MTU, offloads at the kernel's defaults)
 # whose veth peer CNAME is in the node namespace, up, no IP.
 lab_container() {
+    local node=$1 cname=$2 ip=$3
+    [ -n "$ip" ] || { _lab_err "lab_container NODE CNAME IP [MAC]"; return 1; }
+    _lab_newns "$node-$cname" || return 1
+    lab_container_link "$@"
+}
+
+# lab_container_link NODE CNAME IP [MAC]: the veth pair between node NODE ("CNAME") and
+# its container ("eth0"), as lab_container makes it; also what a test calls to create
+# it again after deleting it.
+lab_container_link() {
     local node=$1 cname=$2 ip=$3 mac=${4:-}
     local nns="${LAB_PREFIX}$node" cns="${LAB_PREFIX}$node-$cname"
-    [ -n "$ip" ] || { _lab_err "lab_container NODE CNAME IP [MAC]"; return 1; }
     [ -n "$mac" ] || mac=$(lab_default_mac "${ip%/*}")
     [[ $ip == */* ]] || ip="$ip/24"
-    _lab_newns "$node-$cname" || return 1
     ip -n "$nns" link add "$cname" type veth peer name eth0 netns "$cns" || return 1
     ip -n "$nns" link set "$cname" address "$(lab_mac "$node/$cname")" mtu "$LAB_MTU"
     ip -n "$cns" link set eth0 address "$mac" mtu "$LAB_MTU"
