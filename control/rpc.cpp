@@ -15,6 +15,7 @@
 namespace vxmesh::control {
 
 using nlohmann::json;
+using nlohmann::ordered_json;
 
 namespace {
 
@@ -589,14 +590,16 @@ void diff_list(json& out, const char* kind, const std::vector<T>& from, const st
         if (!before.count(name)) out.push_back({{"action", "add"}, {"kind", kind}, {"name", name}});
 }
 
-json reply_ok(const json& id, json result) {
-    json r = {{"ok", true}, {"result", std::move(result)}};
+// Replies keep their keys in the order written (nlohmann::ordered_json): the inspect
+// operations answer with Docker's field order, and errors read as PROTOCOL.md shows them.
+ordered_json reply_ok(const json& id, ordered_json result) {
+    ordered_json r = {{"ok", true}, {"result", std::move(result)}};
     if (!id.is_null()) r["id"] = id;
     return r;
 }
 
-json reply_error(const json& id, const std::string& message, const std::string& path) {
-    json r = {{"ok", false}, {"error", message}};
+ordered_json reply_error(const json& id, const std::string& message, const std::string& path) {
+    ordered_json r = {{"ok", false}, {"error", message}};
     if (!path.empty()) r["path"] = path;
     if (!id.is_null()) r["id"] = id;
     return r;
@@ -666,7 +669,42 @@ json config_diff(const model::Config& from, const model::Config& to) {
     return out;
 }
 
-json handle_request(ControlPlane& plane, NetworkState& state, const std::string& line) {
+namespace {
+
+// network_inspect / service_inspect: {"names": [NAME|ID, ...], "verbose": bool} → the
+// list `docker network inspect` / `docker service inspect` prints, one per name, in the
+// order asked. A name that matches nothing is an error naming it (as docker's).
+ordered_json inspect(const model::Config& config, const NetworkState& state, const std::string& op,
+                     const json& params) {
+    auto names = params.find("names");
+    if (names == params.end() || !names->is_array() || names->empty())
+        throw RequestError{"names: expected a non-empty list of names or ids", "names"};
+    bool verbose = bool_param(params, "verbose");
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < names->size(); i++) {
+        const json& name = (*names)[i];
+        std::string path = fmt::format("names[{}]", i);
+        if (!name.is_string()) throw RequestError{path + ": expected a string", path};
+        if (op == "network_inspect") {
+            const model::Network* n = find_network(config, name.get<std::string>());
+            if (n == nullptr)
+                throw RequestError{fmt::format("No such network: {}", name.get<std::string>()),
+                                   path};
+            out.push_back(network_inspect(config, *n, verbose, state.lb_indexes()));
+        } else {
+            const model::Service* s = find_service(config, name.get<std::string>());
+            if (s == nullptr)
+                throw RequestError{fmt::format("no such service: {}", name.get<std::string>()),
+                                   path};
+            out.push_back(service_inspect(config, *s));
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+ordered_json handle_request(ControlPlane& plane, NetworkState& state, const std::string& line) {
     json request, id;
     if (json_nesting_exceeds(line, max_request_depth))
         return reply_error(
@@ -681,7 +719,8 @@ json handle_request(ControlPlane& plane, NetworkState& state, const std::string&
     if (!request.contains("op") || !request["op"].is_string())
         return reply_error(id,
                            "op: missing (one of version, get, stats, apply, diff, patch, "
-                           "network_create)",
+                           "network_create, network_inspect, service_inspect, capture_start, "
+                           "capture_status, capture_stop)",
                            "op");
     std::string op = request["op"];
     const json params = request.value("params", json::object());
@@ -715,6 +754,8 @@ json handle_request(ControlPlane& plane, NetworkState& state, const std::string&
             return reply_ok(id, result);
         }
         if (op == "network_create") return reply_ok(id, network_create(plane, state, params));
+        if (op == "network_inspect" || op == "service_inspect")
+            return reply_ok(id, inspect(plane.config(), state, op, params));
         return reply_error(id, fmt::format("op: unknown operation '{}'", op), "op");
     } catch (const RequestError& e) {
         return reply_error(id, e.message, e.path);
@@ -734,8 +775,9 @@ std::string handle_request_line(ControlPlane& plane, NetworkState& state,
         return handle_request(plane, state, line).dump(-1, ' ', false, replace);
     } catch (const std::exception& e) {
         try {
-            return json{{"ok", false}, {"error", fmt::format("internal error: {}", e.what())}}.dump(
-                -1, ' ', false, replace);
+            return ordered_json{{"ok", false},
+                                {"error", fmt::format("internal error: {}", e.what())}}
+                .dump(-1, ' ', false, replace);
         } catch (...) {
         }
     } catch (...) {

@@ -39,8 +39,9 @@ public:
 // Handle one request line. Every change of the desired state goes through
 // `state.commit()`, which keeps IPAM consistent with it and saves the state file. Never
 // throws: every failure is an error reply
-// {"ok": false, "error": MESSAGE, "path": FIELD-PATH-IF-ANY}.
-nlohmann::json handle_request(ControlPlane& plane, NetworkState& state, const std::string& line);
+// {"ok": false, "error": MESSAGE, "path": FIELD-PATH-IF-ANY}, keys in that order.
+nlohmann::ordered_json handle_request(ControlPlane& plane, NetworkState& state,
+                                      const std::string& line);
 
 // Requests nested deeper than this ([ and { levels, the request object being 1) are refused
 // before they are parsed: parsing, copying and printing JSON recurse once per level.

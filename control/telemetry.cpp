@@ -22,7 +22,7 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
         dp::PortCounters device = dp::port_device_counters(p.id);
         for (size_t i = 0; i < device.size(); i++)
             rte_tel_data_add_dict_u64(
-                d, fmt::format("{}_{}", dp::port_counters[i].name, p.name).c_str(), device[i]);
+                d, fmt::format("{}_{}", dp::port_counter_names[i].name, p.name).c_str(), device[i]);
         rte_tel_data_add_dict_u64(d, fmt::format("up_{}", p.name).c_str(),
                                   dp::port_is_down(p.id) ? 0 : 1);
     }

@@ -11,6 +11,7 @@
 #include "control/rpc.hpp"
 #include "control/snapshot_build.hpp"
 #include "control/stats_format.hpp"
+#include "control/stats_text.hpp"
 #include "control/telemetry.hpp"
 #include "dataplane/neighbour_service.hpp"
 #include "dataplane/packet_meta.hpp"

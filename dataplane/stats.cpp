@@ -94,8 +94,8 @@ PortCounters port_device_counters(uint16_t port) {
     out = kernel_ring_drops.retired[port];
     rte_eth_stats st{};
     if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &st) == 0)
-        for (size_t i = 0; i < port_counters.size(); i++)
-            out[i] += st.*port_counters[i].field;
+        for (size_t i = 0; i < port_counter_fields.size(); i++)
+            out[i] += st.*port_counter_fields[i];
     if (kernel_ring_drops.ifindex[port] != 0) {
         kernel_ring_drops.collect();
         out[0] += kernel_ring_drops.dropped[port]; // rx_missed: the ring had no room
@@ -111,8 +111,8 @@ void port_retire_counters(uint16_t port) {
     if (port >= max_ports) return;
     rte_eth_stats st{};
     if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &st) == 0)
-        for (size_t i = 0; i < port_counters.size(); i++)
-            kernel_ring_drops.retired[port][i] += st.*port_counters[i].field;
+        for (size_t i = 0; i < port_counter_fields.size(); i++)
+            kernel_ring_drops.retired[port][i] += st.*port_counter_fields[i];
     if (kernel_ring_drops.ifindex[port] != 0) kernel_ring_drops.collect();
     kernel_ring_drops.ifindex[port] = 0; // its sockets close with it
 }

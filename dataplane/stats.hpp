@@ -1,6 +1,7 @@
 // Counters summed over every lcore, for printing and export.
 #pragma once
 
+#include "dataplane/counter_names.hpp"
 #include "dataplane/lcore.hpp"
 
 #include <rte_ethdev.h>
@@ -13,26 +14,15 @@ namespace vxmesh::dp {
 
 // What a port's device (the PMD) counts and vxmesh cannot: packets its receive ring had
 // no room for, receive buffers it could not get, frames in error. Read from
-// rte_eth_stats_get, never reset. The one table of their names: stats, telemetry and
-// Prometheus all print from it.
-struct PortCounter {
-    const char* name;
-    const char* help;
-    uint64_t rte_eth_stats::*field;
-};
+// rte_eth_stats_get, never reset. Named (stats, telemetry and Prometheus all print
+// from it) by dataplane/counter_names.hpp's port_counter_names, in this order.
+inline constexpr std::array<uint64_t rte_eth_stats::*, port_counter_names.size()>
+    port_counter_fields = {&rte_eth_stats::imissed, &rte_eth_stats::rx_nombuf,
+                           &rte_eth_stats::ierrors, &rte_eth_stats::oerrors};
 
-inline constexpr std::array<PortCounter, 4> port_counters = {{
-    {"rx_missed", "Packets the port received but its receive ring had no room for (imissed)",
-     &rte_eth_stats::imissed},
-    {"rx_nombuf", "Packets lost because no mbuf was free for them (rx_nombuf)",
-     &rte_eth_stats::rx_nombuf},
-    {"rx_errors", "Packets received in error (ierrors)", &rte_eth_stats::ierrors},
-    {"tx_errors", "Packets the port failed to send (oerrors)", &rte_eth_stats::oerrors},
-}};
+using PortCounters = std::array<uint64_t, port_counter_fields.size()>;
 
-using PortCounters = std::array<uint64_t, port_counters.size()>;
-
-// The device's counters for `port`, in port_counters' order; zeros when it has none.
+// The device's counters for `port`, in port_counter_names' order; zeros when it has none.
 // For an af_packet port, rx_missed includes what the kernel dropped because the
 // socket's receive ring was full (PACKET_STATISTICS), which the PMD does not report.
 PortCounters port_device_counters(uint16_t port);

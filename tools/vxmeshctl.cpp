@@ -1,8 +1,7 @@
 // vxmeshctl: the control socket's client. Verbs follow the docker CLI where they
 // overlap (network ls/inspect/rm), tables by default, --format json for machines.
-#include "control/config_load.hpp"
-#include "control/network_inspect.hpp"
-#include "control/stats_format.hpp"
+#include "control/client.hpp"
+#include "control/stats_text.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -27,6 +26,7 @@
 
 namespace po = boost::program_options;
 using nlohmann::json;
+using vxmesh::control::Client;
 
 namespace {
 
@@ -75,45 +75,6 @@ Commands:
   service rm NAME|ID...            remove services (refused while they have tasks)
 )";
 
-class Client {
-public:
-    explicit Client(const std::string& path) {
-        fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        if (path.size() >= sizeof(addr.sun_path)) throw std::runtime_error(path + ": path too long");
-        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-        if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-            throw std::runtime_error(fmt::format("cannot connect to {}: {} (is vxmesh running? "
-                                                 "see --socket)",
-                                                 path, std::strerror(errno)));
-    }
-    ~Client() { close(fd_); }
-
-    json call(const std::string& op, json params = json::object()) {
-        std::string line = json{{"op", op}, {"params", params}}.dump() + "\n";
-        for (size_t sent = 0; sent < line.size();) {
-            ssize_t n = send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) break; // refused? the reason may already be waiting to be read
-            sent += static_cast<size_t>(n);
-        }
-        std::string in;
-        char buf[65536];
-        while (in.find('\n') == std::string::npos) {
-            ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-            if (n <= 0) throw std::runtime_error("vxmesh closed the connection");
-            in.append(buf, static_cast<size_t>(n));
-        }
-        json reply = json::parse(in.substr(0, in.find('\n')));
-        if (!reply.value("ok", false))
-            throw std::runtime_error(reply.value("error", std::string("request failed")));
-        return reply["result"];
-    }
-
-private:
-    int fd_ = -1;
-};
-
 std::string read_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
@@ -157,21 +118,18 @@ json key_values(const std::vector<std::string>& items) {
     return out;
 }
 
-// The desired state as the model, through the loader (the same schema as the YAML).
-vxmesh::model::Config desired_config(const json& desired) {
-    return vxmesh::control::load_config_string(desired.dump(), "get");
-}
-
-const vxmesh::model::Network& named_network(const vxmesh::model::Config& config, const std::string& name) {
-    const auto* n = vxmesh::control::find_network(config, name);
-    if (n == nullptr) throw std::runtime_error(fmt::format("Error: No such network: {}", name));
-    return *n;
-}
-
-const vxmesh::model::Service& named_service(const vxmesh::model::Config& config, const std::string& name) {
-    const auto* s = vxmesh::control::find_service(config, name);
-    if (s == nullptr) throw std::runtime_error(fmt::format("Error: no such service: {}", name));
-    return *s;
+// What `docker network inspect` / `docker service inspect` print for `names` (names,
+// ids or id prefixes), computed by vxmesh from its model ("network_inspect" and
+// "service_inspect" in control/PROTOCOL.md); a name that matches nothing is an error
+// saying so, as docker's.
+nlohmann::ordered_json inspect(Client& client, const char* kind,
+                               const std::vector<std::string>& names, bool verbose = false) {
+    try {
+        return client.call(fmt::format("{}_inspect", kind),
+                           {{"names", names}, {"verbose", verbose}});
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(fmt::format("Error: {}", e.what()));
+    }
 }
 
 // docker service create --publish: published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]
@@ -361,25 +319,14 @@ int run(std::string socket_path, const std::string& format, std::vector<std::str
             po::variables_map vm;
             po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
             po::notify(vm);
-            const auto config = desired_config(desired);
-            vxmesh::control::LbIndexes lb_indexes;
-            const json lb_index = got.value("lb_index", json::object());
-            for (const auto& [service, networks] : lb_index.items())
-                for (const auto& [network, index] : networks.items())
-                    lb_indexes[{service, network}] = index.get<uint32_t>();
-            nlohmann::ordered_json out = nlohmann::ordered_json::array();
-            for (const auto& name : names)
-                out.push_back(vxmesh::control::network_inspect(config, named_network(config, name), verbose,
-                                                               lb_indexes));
-            fmt::print("{}\n", out.dump(4));
+            fmt::print("{}\n", inspect(client, "network", names, verbose).dump(4));
             return 0;
         }
         if (sub == "rm") {
             if (args.empty()) throw Usage("network rm: missing NAME");
-            const auto config = desired_config(desired);
             json ops = json::array();
-            for (const auto& name : args)
-                ops.push_back({{"op", "remove"}, {"kind", "network"}, {"name", named_network(config, name).name}});
+            for (const auto& n : inspect(client, "network", args))
+                ops.push_back({{"op", "remove"}, {"kind", "network"}, {"name", n["Name"]}});
             return patch(ops);
         }
         if (sub == "create") {
@@ -543,19 +490,14 @@ int run(std::string socket_path, const std::string& format, std::vector<std::str
             return 0;
         }
         if (sub == "inspect" && !args.empty()) {
-            const auto config = desired_config(desired);
-            nlohmann::ordered_json out = nlohmann::ordered_json::array();
-            for (const auto& name : args)
-                out.push_back(vxmesh::control::service_inspect(config, named_service(config, name)));
-            fmt::print("{}\n", out.dump(4));
+            fmt::print("{}\n", inspect(client, "service", args).dump(4));
             return 0;
         }
         if (sub == "rm" && !args.empty()) {
-            const auto config = desired_config(desired);
             json ops = json::array();
             std::vector<std::string> names;
-            for (const auto& name : args) {
-                names.push_back(named_service(config, name).name);
+            for (const auto& sv : inspect(client, "service", args)) {
+                names.push_back(sv["Spec"]["Name"]);
                 ops.push_back({{"op", "remove"}, {"kind", "service"}, {"name", names.back()}});
             }
             json result = client.call("patch", {{"ops", ops}});

@@ -3,7 +3,8 @@
 # talks to the only socket in /run/vxmesh (vxmesh serves /run/vxmesh/NODE.sock), names
 # every candidate when there are several, and says "unknown command" for a typo. Runs
 # in a private mount namespace with a tmpfs on /run/vxmesh, so the host's sockets are
-# neither seen nor touched; small socat servers stand in for vxmesh.
+# neither seen nor touched; small socat servers stand in for vxmesh. And vxmeshctl links
+# neither DPDK nor yaml-cpp (issue 10: the model library is all it needs).
 set -u
 # shellcheck source=tests/integration/common.sh
 . "$(dirname "$0")/common.sh"
@@ -49,4 +50,10 @@ check_case typo 2 "unknown command 'statz'" "a typo: unknown command 'statz', no
 check_case two 1 "node1.sock, /run/vxmesh/node2.sock" "two sockets: both named, none chosen"
 check_case env 0 "(node2)" "VXMESH_SOCKET chooses node2"
 check_case flag 0 "(node1)" "--socket wins over VXMESH_SOCKET"
+libs=$(ldd "$CTL" 2>&1)
+if ! echo "$libs" | grep -Eq 'librte_|libdpdk|libyaml-cpp' && echo "$libs" | grep -q 'libc.so'; then
+    pass "ldd vxmeshctl: no DPDK library and no yaml-cpp ($(echo "$libs" | awk '{print $1}' | tr '\n' ' '))"
+else
+    fail "ldd vxmeshctl: no DPDK, no yaml-cpp" "$(echo "$libs" | grep -E 'librte_|libdpdk|libyaml-cpp' | head -n 5 | tr '\n' '|')"
+fi
 t_end

@@ -380,7 +380,8 @@ TEST_CASE("bad requests get error replies with paths", "[rpc]") {
     CHECK(r["error"].get<std::string>().starts_with("request is not JSON: "));
     CHECK(error_of(n.call(std::string("[1]"))) == " | request must be a JSON object");
     CHECK(error_of(n.call(json{{"id", 7}})) ==
-          "op | op: missing (one of version, get, stats, apply, diff, patch, network_create)");
+          "op | op: missing (one of version, get, stats, apply, diff, patch, network_create, "
+          "network_inspect, service_inspect, capture_start, capture_status, capture_stop)");
     r = n.call(json{{"op", "frobnicate"}, {"id", "x"}});
     CHECK(error_of(r) == "op | op: unknown operation 'frobnicate'");
     CHECK(r["id"] == "x");

@@ -658,3 +658,47 @@ TEST_CASE("fields of the wrong type in a patch are reported by the loader, with 
           "ops[0].name | ops[0].name: expected the name of the network to remove");
     CHECK(n.held("web") == std::vector<std::string>{"10.0.0.2 s (VIP)"}); // nothing changed
 }
+
+TEST_CASE("network_inspect and service_inspect: what vxmeshctl prints, in Docker's order",
+          "[services][rpc]") {
+    Node n(kNode);
+    REQUIRE(ok_or_error(n.create({{"name", "ingress"}, {"ingress", true}})) == "ok");
+    REQUIRE(ok_or_error(n.create({{"name", "web"}})) == "ok");
+    REQUIRE(ok_or_error(n.add("service", service("front", {"web"}, json::parse(R"([
+        {"published": 8443, "target": 443}])")))) == "ok");
+    REQUIRE(ok_or_error(n.attach("front.1", "web")) == "ok");
+    const auto call = [&](const json& request) {
+        return control::handle_request(n.plane, n.state, request.dump());
+    };
+    const model::Config& c = n.plane.desired;
+    const model::Network& web = *control::find_network(c, "web");
+    const model::Service& front = *control::find_service(c, "front");
+
+    // The reply's result is the list, each element what the model library prints (keys in
+    // Docker's order), in the order asked; by name or id.
+    auto r = call({{"op", "network_inspect"},
+                   {"params", {{"names", {"web", web.id}}, {"verbose", true}}},
+                   {"id", 4}});
+    INFO(r.dump());
+    REQUIRE(r["ok"] == true);
+    REQUIRE(r["result"].size() == 2);
+    const std::string expected =
+        control::network_inspect(c, web, true, n.state.lb_indexes()).dump();
+    CHECK(r["result"][0].dump() == expected);
+    CHECK(r["result"][1].dump() == expected);
+    CHECK(r.dump().rfind(R"({"ok":true,"result":[{"Name":"web","Id":)", 0) == 0);
+    CHECK(r["id"] == 4);
+    r = call({{"op", "service_inspect"}, {"params", {{"names", {"front"}}}}});
+    REQUIRE(r["ok"] == true);
+    CHECK(r["result"][0].dump() == control::service_inspect(c, front).dump());
+
+    // A name that matches nothing is an error naming it, with its index; so are bad params.
+    r = call({{"op", "network_inspect"}, {"params", {{"names", {"web", "nosuch"}}}}});
+    CHECK(r.dump() == R"({"ok":false,"error":"No such network: nosuch","path":"names[1]"})");
+    r = call({{"op", "service_inspect"}, {"params", {{"names", {"nosuch"}}}}});
+    CHECK(r.dump() == R"({"ok":false,"error":"no such service: nosuch","path":"names[0]"})");
+    r = call({{"op", "service_inspect"}, {"params", json::object()}});
+    CHECK(r["path"] == "names");
+    r = call({{"op", "network_inspect"}, {"params", {{"names", {3}}}}});
+    CHECK(r.dump() == R"({"ok":false,"error":"names[0]: expected a string","path":"names[0]"})");
+}

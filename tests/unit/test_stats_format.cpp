@@ -1,6 +1,7 @@
 // Counters as text and Prometheus: the ports' device counters (dataplane/stats.hpp's
-// port_counters) appear per port, under the same names everywhere.
+// port_counter_names) appear per port, under the same names everywhere.
 #include "control/stats_format.hpp"
+#include "control/stats_text.hpp"
 #include "dataplane/stats.hpp"
 
 #include <catch2/catch.hpp>
@@ -48,7 +49,7 @@ TEST_CASE("stats: a port's device counters are printed per port in the text tabl
 TEST_CASE("stats: a port's device counters are Prometheus counters with a port label") {
     std::string text = control::stats_prometheus(sample(), "node1");
     INFO(text);
-    for (const dp::PortCounter& c : dp::port_counters) {
+    for (const dp::CounterName& c : dp::port_counter_names) {
         std::string metric = std::string("vxmesh_port_") + c.name + "_packets_total";
         CHECK(text.find("# TYPE " + metric + " counter\n") != std::string::npos);
         CHECK(text.find(metric + "{node=\"node1\",port=\"underlay\"} 0\n") != std::string::npos);
@@ -78,7 +79,7 @@ TEST_CASE("stats: the document has every device counter for every port") {
     // No port is open in the unit tests: the device reports nothing, the counters are 0.
     json doc = control::stats_document({{"underlay", 0}, {"c1", 1}}, 3, 0, 1);
     for (const char* port : {"underlay", "c1"})
-        for (const dp::PortCounter& c : dp::port_counters) {
+        for (const dp::CounterName& c : dp::port_counter_names) {
             INFO(port << " " << c.name);
             REQUIRE(doc["ports"][port].contains(c.name));
             CHECK(doc["ports"][port][c.name] == 0);
