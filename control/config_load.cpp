@@ -313,12 +313,21 @@ public:
     Reader(std::string file, FieldOrigins& origins) : file_(std::move(file)), origins_(origins) {}
 
     Config read_document(const std::string& text);
+    // The tree of a document, however it was made (parsed from text, or built from JSON).
+    Config read_root(const YAML::Node& root);
 
 private:
     // Before the tree is built: a NUL byte or bytes that are not UTF-8, at their own
     // position, and nesting deeper than max_config_depth.
     void check_text(const std::string& text) const;
-    void check_nesting(const std::string& text) const;
+    // One pass of the parser over the text before it is loaded: refuses nesting deeper
+    // than max_config_depth; says where a second document starts, or the syntax error
+    // in it.
+    struct Scan {
+        std::optional<YAML::Mark> second;
+        std::optional<YAML::Exception> second_error;
+    };
+    Scan scan(const std::string& text) const;
 
     // One "key: value" entry of a mapping.
     struct Entry {
@@ -778,23 +787,37 @@ void Reader::check_text(const std::string& text) const {
 
 namespace {
 
-// Counts the depth of collections from the parser's events, so that deep nesting is
-// refused at the collection that goes too deep, before a tree (whose building, copying
-// and destruction recurse) exists. Aliases are not followed.
-struct NestingDepth final : YAML::EventHandler {
+// One walk of the parser's events over the first two documents, with no tree: the
+// depth of collections, refused at the collection that goes too deep, before a tree
+// (whose building, copying and destruction recurse) exists; and where a second
+// document's first node starts, if there is one. Two documents at most: YAML::LoadAll
+// loops forever, allocating, on some inputs (yaml-cpp 0.7: a lone "," at the top level),
+// so only the first is ever loaded. Aliases are not followed.
+struct Structure final : YAML::EventHandler {
     struct TooDeep {
         YAML::Mark mark;
     };
     int depth = 0;
+    int documents = 0;
+    std::optional<YAML::Mark> second; // the second document's first node
+    void node_at(const YAML::Mark& mark) {
+        if (documents == 2 && !second) second = mark;
+    }
     void open(const YAML::Mark& mark) {
+        node_at(mark);
         if (++depth > max_config_depth) throw TooDeep{mark};
     }
-    void OnDocumentStart(const YAML::Mark&) override { depth = 0; }
+    void OnDocumentStart(const YAML::Mark&) override {
+        depth = 0;
+        documents++;
+    }
     void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  const std::string&) override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+        node_at(mark);
+    }
     void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                          YAML::EmitterStyle::value) override {
         open(mark);
@@ -807,64 +830,27 @@ struct NestingDepth final : YAML::EventHandler {
     void OnMapEnd() override { --depth; }
 };
 
-// Where the second document's first node starts, if there is a second document. A
-// parser walk with no tree: YAML::LoadAll loops forever, allocating, on some inputs
-// (yaml-cpp 0.7: a lone "," at the top level), so documents are counted here, two at
-// most, and only the first is loaded.
-class SecondDocument : public YAML::EventHandler {
-public:
-    std::optional<YAML::Mark> find(const std::string& text) {
-        std::istringstream in(text);
-        YAML::Parser parser(in);
-        if (!parser.HandleNextDocument(*this)) return std::nullopt;
-        first_ = std::nullopt;
-        if (!parser.HandleNextDocument(*this)) return std::nullopt;
-        return first_.value_or(YAML::Mark{});
-    }
-
-private:
-    std::optional<YAML::Mark> first_;
-    void node_at(const YAML::Mark& mark) {
-        if (!first_) first_ = mark;
-    }
-    void OnDocumentStart(const YAML::Mark&) override {}
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
-    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
-    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                  const std::string&) override {
-        node_at(mark);
-    }
-    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                         YAML::EmitterStyle::value) override {
-        node_at(mark);
-    }
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                    YAML::EmitterStyle::value) override {
-        node_at(mark);
-    }
-    void OnMapEnd() override {}
-};
-
 } // namespace
 
-void Reader::check_nesting(const std::string& text) const {
+Reader::Scan Reader::scan(const std::string& text) const {
     std::istringstream in(text);
-    NestingDepth depth;
+    Structure structure;
+    Scan out;
     YAML::Mark at;
     try {
         YAML::Parser parser(in);
-        // Two documents at most: read_document refuses a second one, and yaml-cpp 0.7
-        // can report documents forever on some inputs (see SecondDocument).
-        if (parser.HandleNextDocument(depth)) parser.HandleNextDocument(depth);
-        return;
-    } catch (const NestingDepth::TooDeep& e) {
+        if (parser.HandleNextDocument(structure) && parser.HandleNextDocument(structure))
+            out.second = structure.second.value_or(YAML::Mark{});
+        return out;
+    } catch (const Structure::TooDeep& e) {
         at = e.mark;
     } catch (const YAML::DeepRecursion& e) { // yaml-cpp's own guard, in case it comes first
         at = e.mark;
-    } catch (const YAML::Exception&) {
-        return; // a syntax error: reported below, by the loader
+    } catch (const YAML::Exception& e) {
+        // A syntax error: in the first document the loader reports it; one in a second
+        // document is reported after the first has loaded.
+        if (structure.documents >= 2) out.second_error = e;
+        return out;
     }
     fail(at.is_null() || at.line < 0 ? Origin{file_, 1, 1}
                                      : Origin{file_, at.line + 1, at.column + 1},
@@ -873,12 +859,12 @@ void Reader::check_nesting(const std::string& text) const {
 
 Config Reader::read_document(const std::string& text) {
     check_text(text);
-    check_nesting(text);
+    const Scan scanned = scan(text);
+    const std::optional<YAML::Mark>& second = scanned.second;
     YAML::Node root;
-    std::optional<YAML::Mark> second;
     try {
         root = YAML::Load(text);
-        second = SecondDocument().find(text);
+        if (scanned.second_error) throw *scanned.second_error;
     } catch (const YAML::Exception& e) {
         Origin at{file_, 0, 0};
         if (!e.mark.is_null() && e.mark.line >= 0)
@@ -892,6 +878,10 @@ Config Reader::read_document(const std::string& text) {
         fail(Origin{file_, second->line + 1, second->column + 1}, "",
              "more than one YAML document; expected exactly one");
     }
+    return read_root(root);
+}
+
+Config Reader::read_root(const YAML::Node& root) {
     if (!root.IsMap()) {
         fail(root, "", "expected a mapping at the top level, got " + describe(root));
     }
@@ -1498,6 +1488,53 @@ model::Config load_config_string(const std::string& text, const std::string& sou
     FieldOrigins origins;
     Reader reader(source_name, origins);
     Config config = reader.read_document(text);
+    Validator(config, &origins).run();
+    return config;
+}
+
+namespace {
+
+// The YAML tree that parsing `value`'s JSON text would give, built directly: strings are
+// quoted scalars (tag "!"), numbers and booleans plain ones ("?"), as yaml-cpp tags them.
+YAML::Node yaml_of(const nlohmann::json& value) {
+    switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+        YAML::Node map(YAML::NodeType::Map);
+        for (const auto& [key, item] : value.items()) {
+            YAML::Node k(key);
+            k.SetTag("!");
+            map.force_insert(k, yaml_of(item));
+        }
+        return map;
+    }
+    case nlohmann::json::value_t::array: {
+        YAML::Node list(YAML::NodeType::Sequence);
+        for (const auto& item : value)
+            list.push_back(yaml_of(item));
+        return list;
+    }
+    case nlohmann::json::value_t::string: {
+        YAML::Node scalar(value.get_ref<const std::string&>());
+        scalar.SetTag("!");
+        return scalar;
+    }
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::discarded:
+        return YAML::Node(YAML::NodeType::Null);
+    default: { // numbers and booleans, as JSON writes them
+        YAML::Node scalar(value.dump());
+        scalar.SetTag("?");
+        return scalar;
+    }
+    }
+}
+
+} // namespace
+
+model::Config load_config_json(const nlohmann::json& doc, const std::string& source_name) {
+    FieldOrigins origins;
+    Reader reader(source_name, origins);
+    Config config = reader.read_root(yaml_of(doc));
     Validator(config, &origins).run();
     return config;
 }

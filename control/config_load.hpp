@@ -7,6 +7,8 @@
 
 #include "control/model.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -31,6 +33,11 @@ model::Config load_config_file(const std::string& path);
 
 // Parse and validate YAML text; `source_name` stands for the file name in errors.
 model::Config load_config_string(const std::string& text, const std::string& source_name);
+
+// The same for a document already parsed as JSON (a request's object), read without
+// printing and parsing it again. Its errors say line 1, column 1: the field path says
+// where.
+model::Config load_config_json(const nlohmann::json& doc, const std::string& source_name);
 
 // Parse only: syntax, unknown and repeated keys, required fields and value types are
 // checked, the whole-config rules (names, ranges, references, uniqueness) are not. For

@@ -1,6 +1,7 @@
 #include "control/control_socket.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -104,8 +105,8 @@ uint64_t monotonic_ms() {
 
 } // namespace
 
-ControlSocket::ControlSocket(std::string path, Handler handler)
-    : path_(std::move(path)), handler_(std::move(handler)) {
+ControlSocket::ControlSocket(std::string path, Handler handler, Sync sync)
+    : path_(std::move(path)), handler_(std::move(handler)), sync_(std::move(sync)) {
     sockaddr_un addr = address_of(path_);
     if (auto slash = path_.rfind('/'); slash != std::string::npos && slash > 0)
         check_directory(path_, path_.substr(0, slash));
@@ -195,7 +196,7 @@ void ControlSocket::accept_clients() {
                 fmt::format("too many clients (at most {}); try again later", max_clients).c_str());
             continue;
         }
-        clients_.push_back({fd, {}, {}, false});
+        clients_.push_back({fd, {}, {}, false, {}, 0});
     }
 }
 
@@ -209,13 +210,13 @@ bool ControlSocket::flush(Client& c) {
 }
 
 bool ControlSocket::has_work(const Client& c) const {
-    return c.out.size() < max_output && c.in.find('\n') != std::string::npos;
+    return output(c) < max_output && c.in.find('\n') != std::string::npos;
 }
 
 // Read while the client is under its bounds: its unread replies, and what it sent beyond
 // the request being answered (up to one whole request line when none is complete yet).
 bool ControlSocket::wants_input(const Client& c) const {
-    return !c.eof && c.out.size() < max_output &&
+    return !c.eof && output(c) < max_output &&
            (c.in.size() < 65536 || c.in.find('\n') == std::string::npos);
 }
 
@@ -242,18 +243,50 @@ bool ControlSocket::read(Client& c) {
 void ControlSocket::answer_lines(Client& c) {
     size_t end;
     unsigned answered = 0;
-    while (answered < max_requests_per_poll && c.out.size() < max_output &&
+    while (answered < max_requests_per_poll && output(c) < max_output &&
            (end = c.in.find('\n')) != std::string::npos) {
         std::string line = c.in.substr(0, end);
         c.in.erase(0, end + 1);
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        c.out += answer(line);
-        c.out += '\n';
+        Reply r = answer(line);
         answered++;
+        if (sync_ && (r.durable || !c.held.empty())) {
+            // Behind a durable reply, in order, until the turn's sync.
+            c.held_bytes += r.text.size() + 1;
+            c.held.push_back({std::move(r.text), r.durable});
+            continue;
+        }
+        c.out += r.text;
+        c.out += '\n';
     }
 }
 
-std::string ControlSocket::answer(const std::string& line) {
+void ControlSocket::release_held(const std::string& warning) {
+    for (Client& c : clients_) {
+        for (Held& h : c.held) {
+            if (h.durable && !warning.empty()) {
+                // The change is applied but not on disk: say so in the reply, as an
+                // immediate save would have (control/network_state.hpp's commit()).
+                try {
+                    auto reply = nlohmann::ordered_json::parse(h.text);
+                    if (reply.value("ok", false) && reply["result"].is_object()) {
+                        reply["result"]["warnings"].push_back(warning);
+                        h.text =
+                            reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                    }
+                } catch (const std::exception&) {
+                    // not our JSON: sent as it is
+                }
+            }
+            c.out += h.text;
+            c.out += '\n';
+        }
+        c.held.clear();
+        c.held_bytes = 0;
+    }
+}
+
+ControlSocket::Reply ControlSocket::answer(const std::string& line) {
     // The handler answers every request itself (control/rpc.hpp); should it throw all the
     // same, the client gets an error and the loop goes on: nothing a client sends ends it.
     try {
@@ -263,7 +296,7 @@ std::string ControlSocket::answer(const std::string& line) {
     } catch (...) {
         fmt::print(stderr, "vxmesh: control socket: request not handled\n");
     }
-    return R"({"ok": false, "error": "internal error: the request was not handled"})";
+    return {R"({"ok": false, "error": "internal error: the request was not handled"})", false};
 }
 
 void ControlSocket::poll(int timeout_ms) {
@@ -281,21 +314,37 @@ void ControlSocket::poll(int timeout_ms) {
     // served without waiting.
     int ready = ::poll(fds.data(), fds.size(), work ? 0 : timeout_ms);
     if (ready < 0) return;
+    // Read and answer every client first; then one sync makes the turn's changes durable
+    // before any reply that acknowledges one is sent.
+    std::vector<bool> keep(clients_.size(), true);
+    bool held = false;
+    for (size_t i = 0; i < clients_.size(); i++) {
+        Client& c = clients_[i];
+        short ev = fds[i + 1].revents;
+        keep[i] = (ev & (POLLNVAL | POLLERR)) == 0;
+        if (keep[i] && (ev & (POLLIN | POLLHUP)) && wants_input(c)) keep[i] = read(c);
+        if (keep[i]) answer_lines(c);
+        held = held || !c.held.empty();
+    }
+    if (held) {
+        std::string warning;
+        try {
+            warning = sync_();
+        } catch (const std::exception& e) {
+            warning = e.what();
+        }
+        release_held(warning);
+    }
     std::vector<Client> kept;
     kept.reserve(clients_.size());
     for (size_t i = 0; i < clients_.size(); i++) {
         Client& c = clients_[i];
-        short ev = fds[i + 1].revents;
-        bool keep = (ev & (POLLNVAL | POLLERR)) == 0;
-        if (keep && (ev & (POLLIN | POLLHUP)) && wants_input(c)) keep = read(c);
-        if (keep) {
-            answer_lines(c);
-            keep = flush(c);
-        }
+        if (keep[i]) keep[i] = flush(c);
         // A peer that stopped sending is kept until its complete requests are answered
         // and the replies are out; a partial last line is dropped with the connection.
-        if (keep && c.eof && c.out.empty() && c.in.find('\n') == std::string::npos) keep = false;
-        if (keep)
+        if (keep[i] && c.eof && c.out.empty() && c.in.find('\n') == std::string::npos)
+            keep[i] = false;
+        if (keep[i])
             kept.push_back(std::move(c));
         else
             close(c.fd);

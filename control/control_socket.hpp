@@ -11,6 +11,13 @@
 // at most max_requests_per_poll requests of one client are answered per turn of the
 // loop; running out of file descriptors (EMFILE) refuses the connection that found it
 // with a reserve descriptor, and pauses the listener if even that fails, never spinning.
+//
+// Group commit: a reply the handler marks durable (its request changed the state) is
+// held, with every reply after it on the same connection, until the turn's requests have
+// all been answered and `sync` (saving the state file once for all of them) has returned;
+// so an acknowledged change is on disk, and a burst of changes costs one save per turn,
+// not one per change. When sync fails, each held durable reply that succeeded carries
+// its warning in result.warnings.
 #pragma once
 
 #include <cstdint>
@@ -22,11 +29,18 @@ namespace vxmesh::control {
 
 class ControlSocket {
 public:
-    using Handler = std::function<std::string(const std::string& line)>;
+    struct Reply {
+        std::string text;     // one line of JSON, without the newline
+        bool durable = false; // sent only after the next sync
+    };
+    using Handler = std::function<Reply(const std::string& line)>;
+    // Makes what durable replies acknowledge durable; returns a warning for them when it
+    // could not ("" when done).
+    using Sync = std::function<std::string()>;
 
     // Throws std::runtime_error naming the path when the socket cannot be created or
-    // another live process already serves it.
-    ControlSocket(std::string path, Handler handler);
+    // another live process already serves it. Without `sync`, nothing is held.
+    ControlSocket(std::string path, Handler handler, Sync sync = {});
     ~ControlSocket();
     ControlSocket(const ControlSocket&) = delete;
     ControlSocket& operator=(const ControlSocket&) = delete;
@@ -45,12 +59,20 @@ public:
     static constexpr int listener_pause_ms = 100;         // after an accept that found no fd
 
 private:
+    struct Held {
+        std::string text;
+        bool durable;
+    };
     struct Client {
         int fd;
         std::string in;
         std::string out;
         bool eof; // the peer shut its sending side: answer what it sent whole, then close
+        std::vector<Held> held; // replies waiting for the turn's sync, in order
+        size_t held_bytes = 0;
     };
+    size_t output(const Client& c) const { return c.out.size() + c.held_bytes; }
+    void release_held(const std::string& warning);
     void accept_clients();
     void refuse(int fd, const char* why);
     bool read(Client& c); // false: close it
@@ -58,10 +80,11 @@ private:
     bool flush(Client& c);
     bool wants_input(const Client& c) const;
     bool has_work(const Client& c) const;        // complete requests it may be answered now
-    std::string answer(const std::string& line); // the handler's reply; never throws
+    Reply answer(const std::string& line);       // the handler's reply; never throws
 
     std::string path_;
     Handler handler_;
+    Sync sync_;
     int listen_fd_ = -1;
     int reserve_fd_ = -1;                // closed to accept and refuse when out of fds
     uint64_t listener_paused_until_ = 0; // ms, CLOCK_MONOTONIC

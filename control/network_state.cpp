@@ -777,9 +777,26 @@ std::vector<std::string> NetworkState::commit_with(ControlPlane& plane, const mo
     ipam_ = std::move(work);
     if (file_names != nullptr) file_names_ = *file_names;
     update_lb_indexes(next);
+    changes_++;
     if (settings_.path.empty()) return {};
+    if (settings_.group_commit) {
+        unsaved_ = true; // saved by flush(), before the change is acknowledged
+        return {};
+    }
     if (std::string error = try_save(plane.config(), "after a change"); !error.empty())
-        return {fmt::format("applied, but not kept across a restart: {}", error)};
+        return {unsaved_warning(error)};
+    return {};
+}
+
+std::string NetworkState::unsaved_warning(const std::string& error) {
+    return fmt::format("applied, but not kept across a restart: {}", error);
+}
+
+std::string NetworkState::flush(const model::Config& running) {
+    if (!unsaved_ || settings_.path.empty()) return {};
+    if (std::string error = try_save(running, "after a change"); !error.empty())
+        return unsaved_warning(error);
+    unsaved_ = false;
     return {};
 }
 

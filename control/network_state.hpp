@@ -58,6 +58,11 @@ struct StateSettings {
     // stops vxmesh: at start-up as at run time, what is running stays, and a save that
     // failed is said here (and to the client that caused it) with its reason.
     std::function<void(const std::string&)> log;
+    // Group commit: a change does not save the state file itself; the caller saves once for
+    // a batch of changes with flush() before it acknowledges any of them (the control
+    // socket holds the batch's replies until then). Off: every change saves before commit()
+    // returns.
+    bool group_commit = false;
 };
 
 // A swarm-style id: 128 random bits in base 36, 25 characters of 0-9 a-z.
@@ -166,6 +171,19 @@ public:
     // The state file's text for `running`.
     std::string state_json(const model::Config& running) const;
 
+    // Changes committed since this object was made (dry runs excluded): a caller tells by
+    // it whether a request changed anything.
+    uint64_t changes() const { return changes_; }
+
+    // With settings.group_commit: saves `running` (the configuration in force) if a change
+    // since the last successful save left the file behind. Returns the warning for the
+    // clients whose changes are not kept (as commit() would have), "" when saved or
+    // nothing was due; a failed save is logged and tried again at the next flush().
+    std::string flush(const model::Config& running);
+
+    // The warning that says a change was applied but the state file could not keep it.
+    static std::string unsaved_warning(const std::string& error);
+
 private:
     std::vector<std::string> commit_with(ControlPlane& plane, const model::Config& next, Ipam work,
                                          bool dry_run, const ConfigFileNames* file_names);
@@ -188,6 +206,8 @@ private:
     std::vector<model::Service> remembered_services_;
     std::vector<model::LoadBalancer> remembered_load_balancers_;
     std::string saved_; // what the state file holds now
+    uint64_t changes_ = 0;
+    bool unsaved_ = false; // group commit: a change is not in the file yet
     LbIndexes lb_indexes_;
     uint32_t next_lb_index_ = 256;
 };

@@ -65,7 +65,7 @@ model::Config load_document(const json& params, const char* field) {
     // an object is re-serialised, so only the field path is worth reporting.
     try {
         if (doc.is_string()) return load_config_string(doc.get<std::string>(), field);
-        if (doc.is_object()) return load_config_string(doc.dump(), field);
+        if (doc.is_object()) return load_config_json(doc, field);
     } catch (const ConfigError& e) {
         if (doc.is_string()) throw RequestError{e.what(), field};
         LoaderMessage m = split_loader_message(e.what());
@@ -187,7 +187,7 @@ void prune_vips(json& service, const std::string& ingress) {
 model::Config load_patched(const json& doc,
                            const std::map<std::pair<std::string, std::string>, size_t>& touched) {
     try {
-        return load_config_string(doc.dump(), "patch");
+        return load_config_json(doc, "patch");
     } catch (const ConfigError& e) {
         LoaderMessage m = split_loader_message(e.what());
         static const std::regex object_path(R"(^([a-z]+)s\[(\d+)\](.*)$)");
@@ -226,6 +226,9 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
     json doc = config_to_json(current);
     std::map<std::pair<std::string, std::string>, size_t> touched; // (kind, name) → op index
     std::set<std::string> updated_services;
+    // Whether the patch only adds endpoints without an address (an orchestrator's attach):
+    // then the document without them is `current` itself, which need not be loaded again.
+    bool only_attaches = true;
     const json& ops = params["ops"];
     for (size_t i = 0; i < ops.size(); i++) {
         const json& op = ops[i];
@@ -238,6 +241,8 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
                 fmt::format("{}.kind: must be network, peer, endpoint or service", at),
                 at + ".kind"};
         json& list = doc[plural(kind)];
+        only_attaches = only_attaches && action == "add" && kind == "endpoint" &&
+                        op.contains("object") && lacks_ip(op["object"]);
         if (action == "remove") {
             if (!op.contains("name") || !op["name"].is_string())
                 throw RequestError{
@@ -311,10 +316,15 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
     for (const auto& [key, index] : touched)
         services_touched = services_touched || key.first == "service";
     if (!pending.empty() || services_touched) {
-        json rest = doc;
-        for (auto it = pending.rbegin(); it != pending.rend(); ++it)
-            rest["endpoints"].erase(*it);
-        model::Config without = load_patched(rest, touched);
+        model::Config without;
+        if (only_attaches) {
+            without = current;
+        } else {
+            json rest = doc;
+            for (auto it = pending.rbegin(); it != pending.rend(); ++it)
+                rest["endpoints"].erase(*it);
+            without = load_patched(rest, touched);
+        }
         try {
             reconcile(work, without);
             allocate_vips(work, without, services);
@@ -553,7 +563,7 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
     doc["networks"].push_back(network_to_json(net));
     model::Config next;
     try {
-        next = load_config_string(doc.dump(), "network_create");
+        next = load_config_json(doc, "network_create");
     } catch (const ConfigError& e) {
         LoaderMessage m = split_loader_message(e.what());
         std::string path = create_path(m.path);

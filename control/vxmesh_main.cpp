@@ -388,6 +388,7 @@ struct Runtime final : control::ControlPlane {
     void reload() {
         try {
             auto warnings = state->reload(*this, control::load_config_file(options.config));
+            state->flush(desired); // a failed save is logged by the state itself
             fmt::print(stderr, "vxmesh: reloaded {}, generation {}\n", options.config, generation_);
             for (const auto& w : warnings) fmt::print(stderr, "vxmesh: warning: {}\n", w);
         } catch (const std::exception& e) {
@@ -415,9 +416,17 @@ void open_listeners(Runtime& rt) {
     if (o.socket != "none") {
         std::string path =
             o.socket.empty() ? fmt::format("/run/vxmesh/{}.sock", rt.desired.node.name) : o.socket;
-        rt.socket = std::make_unique<control::ControlSocket>(path, [&rt](const std::string& line) {
-            return control::handle_request_line(rt, *rt.state, line);
-        });
+        // Group commit (control/control_socket.hpp): a request that changed the state is
+        // acknowledged only after the turn's one save of the state file.
+        rt.socket = std::make_unique<control::ControlSocket>(
+            path,
+            [&rt](const std::string& line) {
+                uint64_t before = rt.state->changes();
+                std::string reply = control::handle_request_line(rt, *rt.state, line);
+                return control::ControlSocket::Reply{std::move(reply),
+                                                     rt.state->changes() != before};
+            },
+            [&rt] { return rt.state->flush(rt.desired); });
         say(fmt::format("vxmesh: control socket {}\n", path));
     }
     if (!o.metrics_listen.empty()) {
@@ -576,6 +585,7 @@ int run(Runtime& rt) {
     stop.store(true);
     if (launched) rte_eal_mp_wait_lcore();
     rt.socket.reset();
+    if (rt.state) rt.state->flush(rt.desired); // a save that failed is tried once more
     rt.metrics.reset();
     rt.capture.reset();
     say(control::stats_text(rt.stats()));
@@ -622,6 +632,7 @@ int main(int argc, char** argv) {
                     : state.empty() ? fmt::format("/var/lib/vxmesh/{}.state.json", from_file.node.name)
                                     : state;
     settings.log = [](const std::string& line) { fmt::print(stderr, "vxmesh: {}\n", line); };
+    settings.group_commit = true; // saved once per turn of the socket's loop (open_listeners)
     try {
         rt.state = std::make_unique<control::NetworkState>(settings);
         rt.desired = rt.state->restore(from_file);
