@@ -177,9 +177,11 @@ bool NeighbourService::poll(const Snapshot& s, uint64_t now_ms) {
         }
     }
     bool work = done != 0;
-    if (now_ms >= next_timer_ms_) {
+    if (now_ms >= next_timer_ms_ || requests_waiting_) {
+        requests_waiting_ = false;
         run_timers(s, now_ms);
         next_timer_ms_ = now_ms + 50;
+        work = work || requests_waiting_;
     }
     lc_.capture = nullptr;
     return work;
@@ -272,10 +274,22 @@ void NeighbourService::hold(const Snapshot& s, rte_mbuf* m, uint64_t now_ms) {
     if (e.state == NeighbourState::Failed) start_resolution(s, slot, now_ms);
 }
 
+// Requests leave only while the ring to the underlay keeps a quarter of its room for
+// what cannot wait (ARP replies, released packets): thousands of next hops coming due
+// at once (a start-up with 10k peers) are asked in turn, not dropped as tx_full.
+bool NeighbourService::may_request() const {
+    return rte_ring_free_count(control_tx_) > rte_ring_get_capacity(control_tx_) / 4;
+}
+
 void NeighbourService::start_resolution(const Snapshot& s, uint32_t slot, uint64_t now_ms) {
     Entry& e = entries_[slot];
     e.state = NeighbourState::Incomplete;
     e.requests = 0;
+    e.deadline_ms = now_ms; // due: asked at the next timer pass if not now
+    if (!may_request()) {
+        requests_waiting_ = true;
+        return;
+    }
     send_request(s, slot);
     e.requests = 1;
     e.deadline_ms = now_ms + settings_.retry_ms;
@@ -293,6 +307,10 @@ void NeighbourService::run_timers(const Snapshot& s, uint64_t now_ms) {
         case NeighbourState::Incomplete:
         case NeighbourState::Probe:
             if (e.requests < settings_.max_requests) {
+                if (!may_request()) { // still due: the next pass, as soon as there is room
+                    requests_waiting_ = true;
+                    break;
+                }
                 send_request(s, slot);
                 e.requests++;
                 e.deadline_ms = now_ms + settings_.retry_ms;

@@ -116,6 +116,7 @@ private:
     void learn(uint32_t slot, const rte_ether_addr& mac, uint64_t now_ms);
     void start_resolution(const Snapshot& s, uint32_t slot, uint64_t now_ms);
     void send_request(const Snapshot& s, uint32_t slot);
+    bool may_request() const;
     bool send_arp_request(const Snapshot& s, rte_be32_t target); // false: no mbuf
     void run_timers(const Snapshot& s, uint64_t now_ms);
     void send(rte_mbuf* m);
@@ -133,6 +134,7 @@ private:
     std::vector<uint32_t> used_; // announced slots, for the timers
     std::vector<Entry> entries_;
     uint64_t next_timer_ms_ = 0;
+    bool requests_waiting_ = false; // requests due that the ring had no room for
     std::atomic<bool> announce_{false};
 };
 

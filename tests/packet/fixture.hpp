@@ -63,7 +63,7 @@ inline rte_mempool* test_pool() {
 }
 
 struct Node {
-    dp::NeighbourTable neighbours{64};
+    dp::NeighbourTable neighbours;
     std::unique_ptr<dp::Snapshot> snapshot;
     dp::LcoreStats stats{};
     dp::Lcore lc;
@@ -75,7 +75,8 @@ struct Node {
     static constexpr unsigned service_lcore = RTE_MAX_LCORE - 1;
 
     explicit Node(bool resolved = true, const char* yaml = node1_yaml,
-                  const dp::NeighbourSettings* settings = nullptr) {
+                  const dp::NeighbourSettings* settings = nullptr, uint32_t neighbour_slots = 64)
+        : neighbours(neighbour_slots) {
         static uint64_t generation = 0;
         generation++;
         std::string punt_name = "test_punt_" + std::to_string(generation);

@@ -3,6 +3,7 @@
 #include "tests/packet/fixture.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <set>
 
@@ -272,4 +273,40 @@ TEST_CASE("neighbour: one poll handles a bounded number of punted packets") {
     node.service->poll(*node.snapshot, 1);
     node.service->poll(*node.snapshot, 2);
     CHECK(dropped(node.service_stats(), Drop::ArpNotForUs) == 3 * dp::burst_size);
+}
+
+TEST_CASE("neighbour: thousands of next hops due at once are asked in turn, none dropped") {
+    // 2,000 on-link peers come due together (a start-up at scale). The ring toward the
+    // underlay holds 255: requests wait for room instead of being dropped as tx_full,
+    // and a quarter of the ring stays free for what cannot wait.
+    auto settings = fast_neighbour_settings();
+    std::string yaml = R"(
+node:
+  name: node1
+  data_path_addr: 10.99.0.1/16
+  underlay:
+    device: net_null0
+    mac: 02:00:00:00:00:01
+peers:
+)";
+    constexpr uint32_t peers = 2000;
+    for (uint32_t i = 0; i < peers; i++)
+        yaml +=
+            fmt::format("  - {{name: p{}, address: 10.99.{}.{}}}\n", i, 1 + i / 250, 1 + i % 250);
+    Node node(false, yaml.c_str(), &settings, 4096);
+    std::set<uint32_t> asked; // target addresses (the ARP header's last field)
+    size_t most_at_once = 0;
+    for (int pass = 0; pass < 100 && asked.size() < peers; pass++) {
+        node.service->poll(*node.snapshot, 0); // no time passes: only room decides
+        most_at_once = std::max<size_t>(most_at_once, rte_ring_count(node.control_tx));
+        for (const Bytes& f : node.control_sent()) {
+            REQUIRE(f.size() >= 42);
+            asked.insert(uint32_t(f[38]) << 24 | uint32_t(f[39]) << 16 | uint32_t(f[40]) << 8 |
+                         f[41]);
+        }
+    }
+    CHECK(asked.size() == peers); // each peer asked once (the retry is not due yet)
+    CHECK(dropped(node.service_stats(), Drop::TxFull) == 0);
+    CHECK(most_at_once <= 255 - 255 / 4 + 1);
+    CHECK(node.service_stats().arp_requests == peers);
 }
