@@ -409,6 +409,7 @@ private:
 };
 
 Origin Reader::origin(const YAML::Node& node) const {
+    if (file_.empty()) return Origin{}; // a tree built from JSON: the path says where
     const YAML::Mark mark = node.Mark();
     if (mark.is_null() || mark.line < 0) return Origin{file_, 1, 1};
     return Origin{file_, mark.line + 1, mark.column + 1};
@@ -1531,9 +1532,9 @@ YAML::Node yaml_of(const nlohmann::json& value) {
 
 } // namespace
 
-model::Config load_config_json(const nlohmann::json& doc, const std::string& source_name) {
+model::Config load_config_json(const nlohmann::json& doc) {
     FieldOrigins origins;
-    Reader reader(source_name, origins);
+    Reader reader("", origins);
     Config config = reader.read_root(yaml_of(doc));
     Validator(config, &origins).run();
     return config;

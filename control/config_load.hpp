@@ -35,9 +35,9 @@ model::Config load_config_file(const std::string& path);
 model::Config load_config_string(const std::string& text, const std::string& source_name);
 
 // The same for a document already parsed as JSON (a request's object), read without
-// printing and parsing it again. Its errors say line 1, column 1: the field path says
-// where.
-model::Config load_config_json(const nlohmann::json& doc, const std::string& source_name);
+// printing and parsing it again. Its errors have no file, line or column, only the field
+// path ("endpoints[3].ip: ..."), and so have the objects' origins.
+model::Config load_config_json(const nlohmann::json& doc);
 
 // Parse only: syntax, unknown and repeated keys, required fields and value types are
 // checked, the whole-config rules (names, ranges, references, uniqueness) are not. For

@@ -65,7 +65,7 @@ model::Config load_document(const json& params, const char* field) {
     // an object is re-serialised, so only the field path is worth reporting.
     try {
         if (doc.is_string()) return load_config_string(doc.get<std::string>(), field);
-        if (doc.is_object()) return load_config_json(doc, field);
+        if (doc.is_object()) return load_config_json(doc);
     } catch (const ConfigError& e) {
         if (doc.is_string()) throw RequestError{e.what(), field};
         LoaderMessage m = split_loader_message(e.what());
@@ -187,7 +187,7 @@ void prune_vips(json& service, const std::string& ingress) {
 model::Config load_patched(const json& doc,
                            const std::map<std::pair<std::string, std::string>, size_t>& touched) {
     try {
-        return load_config_json(doc, "patch");
+        return load_config_json(doc);
     } catch (const ConfigError& e) {
         LoaderMessage m = split_loader_message(e.what());
         static const std::regex object_path(R"(^([a-z]+)s\[(\d+)\](.*)$)");
@@ -563,7 +563,7 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
     doc["networks"].push_back(network_to_json(net));
     model::Config next;
     try {
-        next = load_config_json(doc, "network_create");
+        next = load_config_json(doc);
     } catch (const ConfigError& e) {
         LoaderMessage m = split_loader_message(e.what());
         std::string path = create_path(m.path);

@@ -99,6 +99,25 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
     s->arp = dp::FlatTable(n_endpoints);
     s->vnis = dp::FlatTable(config.networks.size());
 
+    // A network's MTU either fits the ports end to end or the network is refused: vxmesh
+    // never fragments the outer packet, and a frame longer than a receive buffer or than
+    // an interface's MTU is lost where no counter of vxmesh's sees it.
+    constexpr uint32_t vxlan_overhead = 50; // outer IPv4, UDP, VXLAN and inner Ethernet
+    const PortLimits& ul = ctx.underlay_limits;
+    for (const model::Network& n : config.networks) {
+        if (ul.mtu != 0 && n.mtu + vxlan_overhead > ul.mtu)
+            throw BuildError(fmt::format(
+                "{}networks: {}: MTU {} needs an underlay MTU of at least {} (VXLAN adds {} "
+                "bytes), and the underlay's is {}: lower the network's MTU or raise the "
+                "underlay's",
+                where(n.origin), n.name, n.mtu, n.mtu + vxlan_overhead, vxlan_overhead, ul.mtu));
+        if (ul.frame != 0 && n.mtu + vxlan_overhead + sizeof(rte_ether_hdr) > ul.frame)
+            throw BuildError(fmt::format(
+                "{}networks: {}: MTU {} makes underlay frames of {} bytes, and the underlay "
+                "receives at most {} bytes into one buffer",
+                where(n.origin), n.name, n.mtu, n.mtu + vxlan_overhead + sizeof(rte_ether_hdr),
+                ul.frame));
+    }
     std::unordered_map<std::string, uint16_t> network_index;
     for (const model::Network& n : config.networks) {
         auto index = static_cast<uint16_t>(s->networks.size());
@@ -139,6 +158,19 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
             auto port = ctx.access_ports.find(e.port);
             if (port == ctx.access_ports.end())
                 throw BuildError(fmt::format("{}: unknown port '{}'", what, e.port));
+            if (auto limits = ctx.access_limits.find(e.port); limits != ctx.access_limits.end()) {
+                uint32_t mtu = config.networks[network].mtu;
+                if (limits->second.mtu != 0 && mtu > limits->second.mtu)
+                    throw BuildError(fmt::format(
+                        "{}: network {} has MTU {}, and port {}'s MTU is {}: its packets would "
+                        "be lost on the port; raise the port's MTU or lower the network's",
+                        what, e.network, mtu, e.port, limits->second.mtu));
+                if (limits->second.frame != 0 && mtu + sizeof(rte_ether_hdr) > limits->second.frame)
+                    throw BuildError(fmt::format(
+                        "{}: network {} has MTU {}, and port {} receives at most {} bytes into "
+                        "one buffer",
+                        what, e.network, mtu, e.port, limits->second.frame));
+            }
             value = dp::FdbValue::local(port->second);
             if (s->sources.insert(dp::source_key(port->second, mac), network) ==
                 dp::FlatTable::Insert::Exists)

@@ -240,6 +240,14 @@ struct Runtime final : control::ControlPlane {
         if (c.node.underlay.mac)
             std::memcpy(ctx.underlay_mac.addr_bytes, c.node.underlay.mac->bytes.data(), 6);
         for (size_t i = 1; i < ports.size(); i++) ctx.access_ports.emplace(ports[i].name, ports[i].id);
+        // What the ports carry now: a network whose MTU they cannot is refused.
+        auto limits = [](const dp::OpenPort& p) {
+            dp::PortCapacity c = dp::port_capacity(p);
+            return control::PortLimits{c.mtu, c.frame};
+        };
+        ctx.underlay_limits = limits(ports[0]);
+        for (size_t i = 1; i < ports.size(); i++)
+            ctx.access_limits.emplace(ports[i].name, limits(ports[i]));
         dp::NeighbourSlots& slots = neighbour_service->slots();
         ctx.nexthop_slot = [&slots](rte_be32_t ip) { return slots.intern(ip); };
         ctx.neighbours = neighbours.get();

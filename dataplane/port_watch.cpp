@@ -27,6 +27,7 @@ InterfaceState interface_state(const std::string& name) {
             st.up = (req.ifr_flags & IFF_UP) != 0;
             st.carrier = (req.ifr_flags & IFF_RUNNING) != 0;
         }
+        if (ioctl(fd, SIOCGIFMTU, &req) == 0) st.mtu = static_cast<uint32_t>(req.ifr_mtu);
     }
     close(fd);
     return st;

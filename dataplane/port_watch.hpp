@@ -25,6 +25,7 @@ struct InterfaceState {
     unsigned ifindex = 0; // 0: no interface of that name
     bool up = false;      // IFF_UP
     bool carrier = false; // IFF_RUNNING (a veth whose peer is down has none)
+    uint32_t mtu = 0;
 };
 
 // The kernel's view of interface `name` in this process's network namespace.

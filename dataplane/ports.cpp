@@ -2,6 +2,7 @@
 
 #include "dataplane/lcore.hpp"
 #include "dataplane/packet_meta.hpp"
+#include "dataplane/port_watch.hpp"
 #include "dataplane/stats.hpp"
 
 #include <rte_dev.h>
@@ -154,6 +155,17 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
 void close_port(const OpenPort& port) {
     rte_eth_dev_stop(port.id);
     rte_eth_dev_close(port.id);
+}
+
+PortCapacity port_capacity(const OpenPort& port) {
+    PortCapacity c;
+    // A kernel interface's MTU, read live (it may change): the kernel drops what exceeds
+    // it. Other devices' MTUs are not checked yet (vxmesh does not set a NIC's MTU from
+    // the networks' either; a NIC counts what it cannot send as tx_errors).
+    if (!port.iface.empty()) c.mtu = interface_state(port.iface).mtu;
+    if (port.pool != nullptr)
+        c.frame = rte_pktmbuf_data_room_size(port.pool) - RTE_PKTMBUF_HEADROOM;
+    return c;
 }
 
 void reopen_port(OpenPort& port) {

@@ -70,6 +70,14 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool);
 
 void close_port(const OpenPort& port);
 
+// What `port` carries now: the MTU of its kernel interface (af_packet; 0 for other
+// devices), and the longest frame one of its receive buffers holds (0 when unknown).
+struct PortCapacity {
+    uint32_t mtu = 0;
+    uint32_t frame = 0;
+};
+PortCapacity port_capacity(const OpenPort& port);
+
 // Close `port`, remove its device and probe it again from the same device string, then
 // configure and start it as open_port does: how a net_af_packet port binds to an
 // interface that was deleted and created again (its sockets stay bound to the old
