@@ -9,27 +9,44 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
 namespace vxmesh::dp {
 
+namespace {
+
+// The socket the interface ioctls go through, made once at the first call (at start-up,
+// when descriptors are free) and kept: a process out of descriptors (EMFILE) must not
+// take its ports for gone.
+int ioctl_socket() {
+    static const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    return fd;
+}
+
+} // namespace
+
 InterfaceState interface_state(const std::string& name) {
     InterfaceState st;
     if (name.empty() || name.size() >= IFNAMSIZ) return st;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return st;
+    int fd = ioctl_socket();
+    if (fd < 0) return st; // not known: known stays false
+    st.known = true;
     ifreq req{};
     std::memcpy(req.ifr_name, name.data(), name.size());
-    if (ioctl(fd, SIOCGIFINDEX, &req) == 0) {
-        st.ifindex = static_cast<unsigned>(req.ifr_ifindex);
-        if (ioctl(fd, SIOCGIFFLAGS, &req) == 0) {
-            st.up = (req.ifr_flags & IFF_UP) != 0;
-            st.carrier = (req.ifr_flags & IFF_RUNNING) != 0;
-        }
-        if (ioctl(fd, SIOCGIFMTU, &req) == 0) st.mtu = static_cast<uint32_t>(req.ifr_mtu);
+    if (ioctl(fd, SIOCGIFINDEX, &req) != 0) {
+        if (errno != ENODEV) st.known = false; // only ENODEV says there is no such interface
+        return st;
     }
-    close(fd);
+    st.ifindex = static_cast<unsigned>(req.ifr_ifindex);
+    if (ioctl(fd, SIOCGIFFLAGS, &req) != 0) {
+        st.known = false;
+        return st;
+    }
+    st.up = (req.ifr_flags & IFF_UP) != 0;
+    st.carrier = (req.ifr_flags & IFF_RUNNING) != 0;
+    if (ioctl(fd, SIOCGIFMTU, &req) == 0) st.mtu = static_cast<uint32_t>(req.ifr_mtu);
     return st;
 }
 
@@ -43,6 +60,7 @@ std::vector<PortChange> PortWatch::poll() {
         OpenPort& port = ports_[i];
         if (port.iface.empty() || port.id >= max_ports) continue;
         InterfaceState st = interface_state(port.iface);
+        if (!st.known) continue; // could not ask (no socket): nothing is concluded
         std::string why = st.ifindex == 0              ? "gone"
                           : st.ifindex != port.ifindex ? "replaced"
                           : !st.up                     ? "down"

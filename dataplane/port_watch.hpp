@@ -22,6 +22,7 @@
 namespace vxmesh::dp {
 
 struct InterfaceState {
+    bool known = false;   // the kernel answered (else nothing below means anything)
     unsigned ifindex = 0; // 0: no interface of that name
     bool up = false;      // IFF_UP
     bool carrier = false; // IFF_RUNNING (a veth whose peer is down has none)

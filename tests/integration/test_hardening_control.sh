@@ -234,18 +234,23 @@ check "after hostile lines: ping node1/c1 -> node2/c1" ping_ok node1 c1 10.0.1.3
 # 2. SIGPIPE (#3): a capture FIFO whose reader exits.
 FIFO=$LAB_DIR/cap.fifo
 mkfifo "$FIFO"
-lab_bg - "$LAB_DIR/fifo-reader.log" head -c 100 "$FIFO"
+# The reader takes more than the pcapng header (a few hundred bytes), then goes away
+# while packets are being written: the capture must start, then end with EPIPE.
+lab_bg - "$LAB_DIR/fifo-reader.log" head -c 3000 "$FIFO"
 READER=$LAB_LAST_PID
 lab_bg node1-c1 "$LAB_DIR/ping-fifo.log" ping -n -i 0.05 -c 400 10.0.1.3
 PINGER=$LAB_LAST_PID
 # The reader opens the FIFO in its own time: until then the capture is refused (no reader).
 # Slow machines: up to 20 s for the reader, and the reply's error is kept for the log.
+seen=""
 for ((i = 0; i < 200; i++)); do
     out=$(py q "$SOCK1" "{\"op\": \"capture_start\", \"params\": {\"port\": \"c1\", \"file\": \"$FIFO\"}}" 'd["ok"] or d.get("error")' 2>&1)
     [ "$out" = True ] && break
+    [[ $seen == *"$out"* ]] || seen+="[$(date +%T.%N | cut -c1-12) after $i tries] $out | "
     sleep 0.1
 done
-[ "$out" = True ] || fail "capture to a FIFO with a reader: started" "$out"
+# Every distinct answer is kept: a failure says what came first, not only the last reply.
+[ "$out" = True ] || fail "capture to a FIFO with a reader: started" "$seen reader alive: $(_lab_alive "$READER" && echo yes || echo no)"
 out=$(py wait_capture_end "$SOCK1" 20 2>&1)
 if alive1 && [[ $out == *"Broken pipe"* ]]; then
     pass "capture FIFO whose reader exits: the capture ends with EPIPE, vxmesh runs ($out)"
@@ -336,6 +341,13 @@ lab_kill "$HOLD"
 out=$(py timed "$SOCK1" '{"op": "stats"}' 2 2>&1) && alive1 && pass "descriptors free again: served ($out)" ||
     fail "descriptors free again: served" "$out"
 prlimit --pid "$PID1" --nofile="$nofile"
+# Out of descriptors is not the same as interfaces gone (dataplane/port_watch.cpp keeps
+# its socket): no port may have been taken down meanwhile.
+if grep -q "interface is gone" "$LAB_DIR/node1.log"; then
+    fail "out of file descriptors: ports stay up" "$(grep -m2 'interface is gone' "$LAB_DIR/node1.log" | tr '\n' '|')"
+else
+    pass "out of file descriptors: no port taken for gone"
+fi
 grep -q "out of file descriptors\|Too many open files" "$LAB_DIR/node1.log" &&
     pass "the shortage is in vxmesh's log" || fail "the shortage is in vxmesh's log" "$(tail -n 3 "$LAB_DIR/node1.log")"
 
