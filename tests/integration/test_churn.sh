@@ -107,34 +107,15 @@ def names(path, prefix, out):
             if e["name"].startswith(prefix + "-"):
                 f.write(e["name"] + "\n")
 
-def arp_probe(iface, target, seconds, out):
-    """ARP who-has TARGET every 0.1 s from a host of our own; latency on the wire."""
-    from scapy.all import ARP, Ether, srp, conf
-    conf.verb = 0
-    stop = time.time() + float(seconds)
-    with open(out, "w") as f:
-        while time.time() < stop:
-            t0 = time.time()
-            req = (Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:0a:33") /
-                   ARP(op=1, hwsrc="02:00:00:00:0a:33", psrc="10.99.0.51", pdst=target))
-            ans, _ = srp(req, iface=iface, timeout=2)
-            if ans and ans[0][1][ARP].op == 2:
-                sent, reply = ans[0]
-                f.write("answered %.6f\n" % (float(reply.time) - float(sent.sent_time)))
-            else:
-                f.write("lost %.3f\n" % (time.time() - t0))
-            f.flush()
-            time.sleep(max(0, 0.1 - (time.time() - t0)))
-
 if __name__ == "__main__":
-    {"burst": burst, "killable": killable, "names": names, "arp": arp_probe}[sys.argv[1]](*sys.argv[2:])
+    {"burst": burst, "killable": killable, "names": names}[sys.argv[1]](*sys.argv[2:])
 PYEOF
 churn_py() { ip netns exec "$(lab_ns node1)" /usr/bin/python3 "$PY" "$@"; }
 
 # 1. A burst of attaches with traffic and underlay ARP meanwhile.
 lab_bg node1-c1 "$LAB_DIR/ping.out" ping -n -i 0.05 -W 1 10.0.1.3
 PING_PID=$LAB_LAST_PID
-lab_bg ul "$LAB_DIR/arp.err" /usr/bin/python3 "$PY" arp u-node1 10.99.0.1 3600 "$LAB_DIR/arp.out"
+lab_bg ul "$LAB_DIR/arp.err" /usr/bin/python3 "$T_ROOT/tests/integration/arp_probe.py" u-node1 10.99.0.1 3600 "$LAB_DIR/arp.out" 0.1 10.99.0.51 02:00:00:00:0a:33
 ARP_PID=$LAB_LAST_PID
 for _ in $(seq 50); do [ -s "$LAB_DIR/arp.out" ] && break; sleep 0.1; done
 churn_py burst "$SOCK1" "$N" burst 4 "$LAB_DIR/burst.out" 2>"$LAB_DIR/burst.err"

@@ -86,26 +86,6 @@ def busy(sock_path, mport, seconds, out):
     with open(out, "w") as f:
         f.write("%d %d\n" % (ok, failed))
 
-def arp_probe(iface, target, seconds, out):
-    """ARP who-has TARGET every 0.25 s from a host of our own; one line per request."""
-    from scapy.all import ARP, Ether, srp, conf
-    conf.verb = 0
-    stop = time.time() + float(seconds)
-    with open(out, "w") as f:
-        while time.time() < stop:
-            t0 = time.time()
-            req = (Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:0a:32") /
-                   ARP(op=1, hwsrc="02:00:00:00:0a:32", psrc="10.99.0.50", pdst=target))
-            ans, _ = srp(req, iface=iface, timeout=2)
-            # Latency on the wire (capture timestamps), not scapy's own start-up time.
-            if ans and ans[0][1][ARP].op == 2:
-                sent, reply = ans[0]
-                f.write("answered %.3f\n" % (float(reply.time) - float(sent.sent_time)))
-            else:
-                f.write("lost %.3f\n" % (time.time() - t0))
-            f.flush()
-            time.sleep(max(0, 0.25 - (time.time() - t0)))
-
 def gaps(ping_out):
     """Largest gap between consecutive replies in `ping -D` output, and the reply count."""
     ts = []
@@ -116,12 +96,12 @@ def gaps(ping_out):
     print("%d %.3f" % (len(ts), big))
 
 if __name__ == "__main__":
-    {"busy": busy, "arp": arp_probe, "gaps": gaps}[sys.argv[1]](*sys.argv[2:])
+    {"busy": busy, "gaps": gaps}[sys.argv[1]](*sys.argv[2:])
 PYEOF
 
 lab_bg node1-c1 "$LAB_DIR/ping.out" ping -D -i 0.2 -W 1 -w "$((BUSY_S + 2))" 10.0.1.3
 PING_PID=$LAB_LAST_PID
-lab_bg ul "$LAB_DIR/arp.err" /usr/bin/python3 "$PYH" arp u-node1 10.99.0.1 "$BUSY_S" "$LAB_DIR/arp.out"
+lab_bg ul "$LAB_DIR/arp.err" /usr/bin/python3 "$T_ROOT/tests/integration/arp_probe.py" u-node1 10.99.0.1 "$BUSY_S" "$LAB_DIR/arp.out"
 ARP_PID=$LAB_LAST_PID
 ip netns exec "$(lab_ns node1)" /usr/bin/python3 "$PYH" busy "$SOCK1" "$MPORT" "$BUSY_S" "$LAB_DIR/busy.out" 2>"$LAB_DIR/busy.err"
 wait "$ARP_PID"
