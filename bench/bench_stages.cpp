@@ -11,6 +11,7 @@
 //
 // To add a scenario, write a `build_*` function (one input frame for a flow, and
 // what must come out) and add a line to `scenarios()`.
+#include "control/build_info.hpp"
 #include "control/config_load.hpp"
 #include "control/snapshot_build.hpp"
 #include "dataplane/lcore.hpp"

@@ -1,4 +1,5 @@
 #include "control/rpc.hpp"
+#include "control/build_info.hpp"
 
 #include "control/config_load.hpp"
 #include "control/ipam.hpp"

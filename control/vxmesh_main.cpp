@@ -3,6 +3,7 @@
 // publishes the first snapshot, launches the workers and the neighbour service (each on
 // its own lcore), then serves the control socket, captures and signals (SIGHUP reloads,
 // SIGINT/SIGTERM stop) until told to stop.
+#include "control/build_info.hpp"
 #include "control/capture_session.hpp"
 #include "control/config_load.hpp"
 #include "control/control_socket.hpp"
