@@ -86,16 +86,25 @@ void port_track_kernel_drops(uint16_t port, const std::string& device) {
     kernel_ring_drops.ifindex[port] = static_cast<int>(if_nametoindex(iface.c_str()));
 }
 
+namespace {
+
+// Adds what `port`'s device counted (rte_eth_stats) to `out`; nothing when it has none.
+void add_device_counters(uint16_t port, PortCounters& out) {
+    rte_eth_stats st{};
+    if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &st) == 0)
+        for (size_t i = 0; i < port_counter_fields.size(); i++)
+            out[i] += st.*port_counter_fields[i];
+}
+
+} // namespace
+
 // Under kernel_ring_drops.lock, which also keeps a port from being reopened meanwhile.
 PortCounters port_device_counters(uint16_t port) {
     PortCounters out{};
     if (port >= max_ports) return out;
     std::lock_guard guard(kernel_ring_drops.lock);
     out = kernel_ring_drops.retired[port];
-    rte_eth_stats st{};
-    if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &st) == 0)
-        for (size_t i = 0; i < port_counter_fields.size(); i++)
-            out[i] += st.*port_counter_fields[i];
+    add_device_counters(port, out);
     if (kernel_ring_drops.ifindex[port] != 0) {
         kernel_ring_drops.collect();
         out[0] += kernel_ring_drops.dropped[port]; // rx_missed: the ring had no room
@@ -109,10 +118,7 @@ std::recursive_mutex& port_device_lock() {
 
 void port_retire_counters(uint16_t port) {
     if (port >= max_ports) return;
-    rte_eth_stats st{};
-    if (rte_eth_dev_is_valid_port(port) && rte_eth_stats_get(port, &st) == 0)
-        for (size_t i = 0; i < port_counter_fields.size(); i++)
-            kernel_ring_drops.retired[port][i] += st.*port_counter_fields[i];
+    add_device_counters(port, kernel_ring_drops.retired[port]);
     if (kernel_ring_drops.ifindex[port] != 0) kernel_ring_drops.collect();
     kernel_ring_drops.ifindex[port] = 0; // its sockets close with it
 }

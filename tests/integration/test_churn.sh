@@ -25,22 +25,15 @@ PY=$LAB_DIR/churn.py
 cat >"$PY" <<'PYEOF'
 import json, socket, sys, threading, time
 
+from ctl import request
+
 def connect(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     return s
 
 def call(path, op, params):
-    s = connect(path)
-    s.sendall(json.dumps({"op": op, "params": params}).encode() + b"\n")
-    buf = b""
-    while b"\n" not in buf:
-        d = s.recv(1 << 20)
-        if not d:
-            raise EOFError("closed")
-        buf += d
-    s.close()
-    return json.loads(buf.split(b"\n", 1)[0])
+    return request(path, {"op": op, "params": params})
 
 def attach_req(name, i):
     return {"op": "patch", "id": i, "params": {"ops": [{"op": "add", "kind": "endpoint",
@@ -110,7 +103,7 @@ def names(path, prefix, out):
 if __name__ == "__main__":
     {"burst": burst, "killable": killable, "names": names}[sys.argv[1]](*sys.argv[2:])
 PYEOF
-churn_py() { ip netns exec "$(lab_ns node1)" /usr/bin/python3 "$PY" "$@"; }
+churn_py() { ip netns exec "$(lab_ns node1)" env PYTHONPATH="$T_ROOT/tests/integration" /usr/bin/python3 "$PY" "$@"; }
 
 # 1. A burst of attaches with traffic and underlay ARP meanwhile.
 lab_bg node1-c1 "$LAB_DIR/ping.out" ping -n -i 0.05 -W 1 10.0.1.3

@@ -31,6 +31,8 @@ PYH=$LAB_DIR/busy.py
 cat >"$PYH" <<'PYEOF'
 import json, socket, sys, threading, time
 
+from ctl import request
+
 def busy(sock_path, mport, seconds, out):
     """Keep vxmesh's control thread busy; print how many applies succeeded."""
     stop = time.time() + float(seconds)
@@ -49,18 +51,7 @@ def busy(sock_path, mport, seconds, out):
     t = threading.Thread(target=idle_connections, daemon=True)
     t.start()
     def call(req):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(120)
-        s.connect(sock_path)
-        s.sendall(json.dumps(req).encode() + b"\n")
-        buf = b""
-        while b"\n" not in buf:
-            d = s.recv(1 << 20)
-            if not d:
-                raise EOFError("closed")
-            buf += d
-        s.close()
-        return json.loads(buf.split(b"\n", 1)[0])
+        return request(sock_path, req)
     base = call({"op": "get"})["result"]["desired"]
     for k in ("services", "load_balancers"):
         base.pop(k, None)
@@ -103,7 +94,7 @@ lab_bg node1-c1 "$LAB_DIR/ping.out" ping -D -i 0.2 -W 1 -w "$((BUSY_S + 2))" 10.
 PING_PID=$LAB_LAST_PID
 lab_bg ul "$LAB_DIR/arp.err" /usr/bin/python3 "$T_ROOT/tests/integration/arp_probe.py" u-node1 10.99.0.1 "$BUSY_S" "$LAB_DIR/arp.out"
 ARP_PID=$LAB_LAST_PID
-ip netns exec "$(lab_ns node1)" /usr/bin/python3 "$PYH" busy "$SOCK1" "$MPORT" "$BUSY_S" "$LAB_DIR/busy.out" 2>"$LAB_DIR/busy.err"
+ip netns exec "$(lab_ns node1)" env PYTHONPATH="$T_ROOT/tests/integration" /usr/bin/python3 "$PYH" busy "$SOCK1" "$MPORT" "$BUSY_S" "$LAB_DIR/busy.out" 2>"$LAB_DIR/busy.err"
 wait "$ARP_PID"
 wait "$PING_PID"
 
@@ -119,7 +110,7 @@ slowest=$(awk '$1 == "answered" && $2 > m { m = $2 } END { printf "%.3f", m + 0 
 if [ "$sent" -ge 10 ] && [ "$answered" = "$sent" ] && awk -v s="$slowest" 'BEGIN { exit !(s <= 1.0) }'; then pass "underlay ARP for node1's VTEP while its control thread is busy: $answered/$sent answered, slowest ${slowest} s"
 else fail "underlay ARP for node1's VTEP while its control thread is busy: every request answered" "$answered/$sent answered, slowest ${slowest} s: $(tail -n 3 "$LAB_DIR/arp.err" | tr '\n' '|')"; fi
 
-read -r replies gap < <(/usr/bin/python3 "$PYH" gaps "$LAB_DIR/ping.out")
+read -r replies gap < <(PYTHONPATH="$T_ROOT/tests/integration" /usr/bin/python3 "$PYH" gaps "$LAB_DIR/ping.out")
 expected=$((BUSY_S * 5 - 5))
 if [ "$replies" -ge "$expected" ] && awk -v g="$gap" 'BEGIN { exit !(g <= 1.0) }'; then
     pass "overlay ping node1/c1 -> node2/c1 meanwhile: $replies replies, largest gap ${gap} s"

@@ -29,6 +29,15 @@ uint64_t resolved_to(const MacBytes& m) {
     return dp::neighbour_valid | dp::mac_pack(e);
 }
 
+// node2, our next hop, asked for at time 0 and resolved by its reply at `now`.
+void resolve_node2(Node& node, uint64_t now) {
+    node.service->poll(*node.snapshot, 0);
+    node.control_sent();
+    node.from_underlay(
+        {arp_frame(RTE_ARP_OP_REPLY, underlay_mac, node2_mac, vtep2, underlay_mac, vtep1)});
+    node.service->poll(*node.snapshot, now);
+}
+
 } // namespace
 
 TEST_CASE("neighbour: ARP request for our VTEP is answered") {
@@ -127,11 +136,7 @@ TEST_CASE("neighbour: unresolved after the retries, held packets dropped under a
 TEST_CASE("neighbour: a reachable entry is re-confirmed, and expires when the peer is gone") {
     auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);
-    node.service->poll(*node.snapshot, 0);
-    node.control_sent();
-    node.from_underlay(
-        {arp_frame(RTE_ARP_OP_REPLY, underlay_mac, node2_mac, vtep2, underlay_mac, vtep1)});
-    node.service->poll(*node.snapshot, 0);
+    resolve_node2(node, 0);
     REQUIRE(node.neighbours.lookup(0) != 0);
 
     node.service->poll(*node.snapshot, 1100); // past reachable: probe, MAC still used
@@ -150,11 +155,7 @@ TEST_CASE("neighbour: a reachable entry is re-confirmed, and expires when the pe
 TEST_CASE("neighbour: a broadcast, multicast or zero sender MAC is neither learned nor answered") {
     auto settings = fast_neighbour_settings();
     Node node(false, node1_yaml, &settings);
-    node.service->poll(*node.snapshot, 0);
-    node.control_sent();
-    node.from_underlay(
-        {arp_frame(RTE_ARP_OP_REPLY, underlay_mac, node2_mac, vtep2, underlay_mac, vtep1)});
-    node.service->poll(*node.snapshot, 1);
+    resolve_node2(node, 1);
     REQUIRE(node.neighbours.lookup(0) == resolved_to(node2_mac));
 
     // ARP poisoning: node2's address claimed with a non-unicast MAC, as request and reply.
