@@ -2,14 +2,16 @@
 //
 // Two passes. The reader turns YAML into model objects, rejecting syntax errors, unknown
 // or duplicate keys, missing required fields and values of the wrong type; it records
-// where every value came from (path -> file:line:column). The validator then checks the
-// model as a whole (names, references, ranges, addresses, uniqueness). When it runs on
-// a freshly loaded file it points at the offending value via that record; when it runs
-// on a Config built some other way (validate_config) it falls back to each object's
-// Origin. Either way the first problem found is thrown as ConfigError, formatted as
-// "FILE:LINE:COLUMN: PATH: REASON".
+// where every value came from (path -> file:line:column). The model's rules
+// (control/model_index.hpp: names, references, ranges, addresses, uniqueness) then check
+// each object against those before it. When they run on a freshly loaded file they point
+// at the offending value via that record; on a Config built some other way
+// (validate_config) at each object's Origin. Either way the first problem found is thrown
+// as ConfigError, its ErrorInfo saying what and where ("FILE:LINE:COLUMN: PATH: REASON"
+// as text).
 #include "control/config_load.hpp"
 
+#include "control/model_index.hpp"
 #include "control/text_checks.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -23,7 +25,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -31,6 +32,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <unordered_map>
 #include <vector>
 
@@ -38,6 +40,7 @@ namespace vxmesh::control {
 
 namespace {
 
+using namespace rules;
 using model::AccessPort;
 using model::Config;
 using model::Endpoint;
@@ -48,69 +51,12 @@ using model::Network;
 using model::Origin;
 using model::Peer;
 
-// Where each loaded value came from, keyed by its field path ("networks[1].vni").
-using FieldOrigins = std::map<std::string, Origin>;
-
-constexpr std::size_t kMaxNameLength = 63;
-constexpr uint32_t kMaxVni = 16777215;
-constexpr int kMinMtu = 576;
-constexpr int kMaxMtu = 9000;
-constexpr int kEncryptedMtu = 1424;
-constexpr std::size_t kIdLength = 25;
-constexpr int kMinSubnetLength = 8;
-constexpr int kMaxSubnetLength = 30;
-constexpr int kMinUnderlayLength = 8;
-constexpr int kMaxUnderlayLength = 31;
-
 // ---------------------------------------------------------------------------------------
 // Formatting
 
 using model::format_ipv4;
 using model::format_mac;
 using model::format_prefix;
-
-// User text echoed in a message: quoted, control characters and bytes that are not
-// UTF-8 escaped, long text cut (never inside a character: the message must stay UTF-8).
-std::string quote(std::string_view text) {
-    constexpr std::size_t kMax = 48;
-    const std::string_view shown = utf8_prefix(text, kMax);
-    std::string out = "'";
-    for (std::size_t i = 0; i < shown.size();) {
-        const unsigned char c = static_cast<unsigned char>(shown[i]);
-        const std::size_t n = utf8_sequence_length(shown, i);
-        if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (n == 0 || c < 0x20 || c == 0x7f) {
-            out += fmt::format("\\x{:02x}", c);
-        } else {
-            out.append(shown.substr(i, n));
-            i += n;
-            continue;
-        }
-        ++i;
-    }
-    if (shown.size() < text.size()) out += "...";
-    out += "'";
-    return out;
-}
-
-std::string format_error(const Origin& origin, std::string_view path, std::string_view reason) {
-    std::string out;
-    if (!origin.file.empty()) out = origin.file;
-    if (origin.line > 0) {
-        if (!out.empty()) out += ':';
-        out += fmt::format("{}:{}", origin.line, origin.column);
-    }
-    if (!out.empty()) out += ": ";
-    if (!path.empty()) {
-        out += path;
-        out += ": ";
-    }
-    out += reason;
-    return out;
-}
 
 std::string index_path(std::string_view list, std::size_t i) {
     return fmt::format("{}[{}]", list, i);
@@ -122,17 +68,6 @@ std::string field_path(std::string_view object, std::string_view field) {
 
 // ---------------------------------------------------------------------------------------
 // Strict textual parsers
-
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 using model::parse_ipv4;
 using model::parse_mac;
@@ -161,149 +96,6 @@ std::optional<AddrLen> parse_addr_len(std::string_view s) {
 
 // Docker's rule: 02:42 followed by the four bytes of the IPv4 address.
 using model::default_mac;
-
-// ---------------------------------------------------------------------------------------
-// Semantic predicates shared by the validator
-
-bool valid_name(std::string_view name) {
-    if (name.empty() || name.size() > kMaxNameLength) return false;
-    for (char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-                        c == '_' || c == '.' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// A swarm-style id: 25 characters of 0-9 a-z.
-bool valid_id(std::string_view id) {
-    if (id.size() != kIdLength) return false;
-    for (char c : id) {
-        if (!is_digit(c) && !(c >= 'a' && c <= 'z')) return false;
-    }
-    return true;
-}
-
-bool has_control(std::string_view text) {
-    for (char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) return true;
-    }
-    return false;
-}
-
-// RFC 3339: YYYY-MM-DDTHH:MM:SS, an optional fraction of 1..9 digits, then Z or +hh:mm /
-// -hh:mm. Upper-case T and Z only; the fields' ranges are checked (a leap second is 60).
-bool valid_rfc3339(std::string_view t) {
-    auto number = [&](std::size_t at, std::size_t digits, int min, int max) {
-        if (at + digits > t.size()) return false;
-        int value = 0;
-        for (std::size_t i = at; i < at + digits; ++i) {
-            if (!is_digit(t[i])) return false;
-            value = value * 10 + (t[i] - '0');
-        }
-        return value >= min && value <= max;
-    };
-    auto at = [&](std::size_t i, char c) { return i < t.size() && t[i] == c; };
-    if (!number(0, 4, 0, 9999) || !at(4, '-') || !number(5, 2, 1, 12) || !at(7, '-') ||
-        !number(8, 2, 1, 31) || !at(10, 'T') || !number(11, 2, 0, 23) || !at(13, ':') ||
-        !number(14, 2, 0, 59) || !at(16, ':') || !number(17, 2, 0, 60)) {
-        return false;
-    }
-    const int year = std::stoi(std::string(t.substr(0, 4)));
-    const int month = std::stoi(std::string(t.substr(5, 2)));
-    const int day = std::stoi(std::string(t.substr(8, 2)));
-    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    const int days[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (day > days[month - 1]) return false;
-    std::size_t i = 19;
-    if (at(i, '.')) {
-        const std::size_t start = ++i;
-        while (i < t.size() && is_digit(t[i]))
-            ++i;
-        if (i == start || i - start > 9) return false;
-    }
-    if (at(i, 'Z')) return i + 1 == t.size();
-    if (!at(i, '+') && !at(i, '-')) return false;
-    return number(i + 1, 2, 0, 23) && at(i + 3, ':') && number(i + 4, 2, 0, 59) &&
-           i + 6 == t.size();
-}
-
-// Not in 0.0.0.0/8 ("this network"), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or
-// 240.0.0.0/4 (reserved, including the limited broadcast address).
-bool is_unicast(Ipv4 ip) {
-    const uint32_t first = ip.value >> 24;
-    return first != 0 && first != 127 && first < 224;
-}
-
-// Like Ipv4Prefix::mask(), but defined for any length (the model may hold a bad one
-// until the validator has rejected it).
-uint32_t mask_of(unsigned length) {
-    if (length == 0) return 0;
-    if (length >= 32) return ~uint32_t{0};
-    return ~uint32_t{0} << (32 - length);
-}
-uint32_t network_of(Ipv4 ip, unsigned length) {
-    return ip.value & mask_of(length);
-}
-uint32_t broadcast_of(Ipv4 ip, unsigned length) {
-    return ip.value | ~mask_of(length);
-}
-
-bool is_unicast_mac(const Mac& mac) {
-    return (mac.bytes[0] & 0x01) == 0;
-}
-bool is_zero_mac(const Mac& mac) {
-    return mac == Mac{};
-}
-
-// A DPDK device string: a PCI address ([DDDD:]BB:DD.F) or a vdev name starting with
-// "net_", optionally followed by ",devargs". Returns the device's identity (PCI address
-// with its domain, lower case; or the vdev name), which must be unique; nullopt when the
-// string is malformed.
-std::optional<std::string> device_identity(std::string_view dev) {
-    const auto comma = dev.find(',');
-    const std::string_view id = dev.substr(0, comma);
-    if (comma != std::string_view::npos) {
-        const std::string_view args = dev.substr(comma + 1);
-        if (args.empty()) return std::nullopt;
-        for (char c : args) {
-            if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-                return std::nullopt;
-        }
-    }
-
-    // PCI: four hex digits of domain (optional), two of bus, two of device, one function.
-    auto is_pci = [](std::string_view s) {
-        auto hex_run = [&](std::size_t at, std::size_t n) {
-            if (at + n > s.size()) return false;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (hex_value(s[at + i]) < 0) return false;
-            }
-            return true;
-        };
-        return s.size() == 12 && hex_run(0, 4) && s[4] == ':' && hex_run(5, 2) && s[7] == ':' &&
-               hex_run(8, 2) && s[10] == '.' && s[11] >= '0' && s[11] <= '7' &&
-               hex_value(s[8]) <= 1; // device number 0x00..0x1f
-    };
-    std::string pci = id.size() == 7 ? "0000:" + std::string(id) : std::string(id);
-    if (is_pci(pci)) {
-        for (char& c : pci) {
-            if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-        }
-        return pci;
-    }
-
-    if (id.size() > 4 && id.substr(0, 4) == "net_") {
-        for (char c : id) {
-            const bool ok =
-                (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_';
-            if (!ok) return std::nullopt;
-        }
-        return std::string(id);
-    }
-    return std::nullopt;
-}
 
 // ---------------------------------------------------------------------------------------
 // Reader: YAML -> model, with types, required fields and unknown keys checked.
@@ -363,13 +155,36 @@ private:
         return e.value.IsNull() ? origin(e.key) : origin(e.value);
     }
 
-    [[noreturn]] void fail(const Origin& at, std::string_view path, std::string_view reason) const {
-        throw ConfigError(format_error(at, path, reason));
+    [[noreturn]] void fail(const Origin& at, std::string_view path, std::string_view reason,
+                           ErrorKind kind = ErrorKind::Type) const;
+    [[noreturn]] void fail(const YAML::Node& at, std::string_view path, std::string_view reason,
+                           ErrorKind kind = ErrorKind::Type) const {
+        fail(origin(at), path, reason, kind);
     }
-    [[noreturn]] void fail(const YAML::Node& at, std::string_view path,
-                           std::string_view reason) const {
-        fail(origin(at), path, reason);
-    }
+
+public:
+    // The object being read, so that its errors say which it is and where: its kind, list
+    // and index, and the path its fields' paths start with ("endpoints[3]", or
+    // "ops[0].object" for an object of a request).
+    struct Current {
+        const char* object = "";
+        std::string list;
+        std::size_t index = 0;
+        std::string within;
+        std::string base;
+        std::string name;
+    };
+    // Reads one object of a request (`object`, a JSON object) as the item `index` of
+    // `list` would be read, at the path "LIST[INDEX].WITHIN".
+    model::Endpoint read_endpoint_at(const YAML::Node& item, const std::string& list,
+                                     std::size_t index, const std::string& within);
+    model::Peer read_peer_at(const YAML::Node& item, const std::string& list, std::size_t index,
+                             const std::string& within);
+
+private:
+    void begin(const char* object, const std::string& list, std::size_t index,
+               const std::string& within = "");
+    Current current_;
 
     static std::string describe(const YAML::Node& node);
     void record(const std::string& path, const Origin& at) { origins_[path] = at; }
@@ -407,6 +222,48 @@ private:
     std::string file_;
     FieldOrigins& origins_;
 };
+
+void Reader::fail(const Origin& at, std::string_view path, std::string_view reason,
+                  ErrorKind kind) const {
+    ErrorInfo info;
+    info.kind = kind;
+    info.reason = std::string(reason);
+    info.origin = at;
+    // Within the object being read, the path is its base and a field; elsewhere (the node,
+    // the top level, a list itself) the path is the field.
+    const std::string& base = current_.base;
+    if (!base.empty() && path.starts_with(base) &&
+        (path.size() == base.size() || path[base.size()] == '.')) {
+        info.object = current_.object;
+        info.name = current_.name;
+        info.list = current_.list;
+        info.index = current_.index;
+        info.within = current_.within;
+        info.field = std::string(path.substr(std::min(path.size(), base.size() + 1)));
+    } else {
+        info.field = std::string(path);
+        if (path.starts_with("node")) info.object = "node";
+    }
+    throw ConfigError(std::move(info));
+}
+
+void Reader::begin(const char* object, const std::string& list, std::size_t index,
+                   const std::string& within) {
+    current_ = {object, list, index, within, index_path(list, index), ""};
+    if (!within.empty()) current_.base += "." + within;
+}
+
+model::Endpoint Reader::read_endpoint_at(const YAML::Node& item, const std::string& list,
+                                         std::size_t index, const std::string& within) {
+    begin("endpoint", list, index, within);
+    return read_endpoint(item, current_.base);
+}
+
+model::Peer Reader::read_peer_at(const YAML::Node& item, const std::string& list, std::size_t index,
+                                 const std::string& within) {
+    begin("peer", list, index, within);
+    return read_peer(item, current_.base);
+}
 
 Origin Reader::origin(const YAML::Node& node) const {
     if (file_.empty()) return Origin{}; // a tree built from JSON: the path says where
@@ -446,12 +303,15 @@ Reader::Mapping::Mapping(Reader& reader, const YAML::Node& node, std::string pat
         bool known = false;
         for (std::string_view a : allowed)
             known = known || a == name;
-        if (!known) reader.fail(key, path_, fmt::format("unknown field {}", quote(name)));
+        if (!known)
+            reader.fail(key, path_, fmt::format("unknown field {}", quote(name)),
+                        ErrorKind::UnknownField);
         for (const auto& [seen, entry] : entries_) {
             if (seen == name) {
                 reader.fail(key, path_,
                             fmt::format("duplicate field {} (first at line {})", quote(name),
-                                        reader.origin(entry.key).line));
+                                        reader.origin(entry.key).line),
+                            ErrorKind::Duplicate);
             }
         }
         entries_.emplace_back(name, Entry{key, it->second});
@@ -473,11 +333,12 @@ Reader::Entry Reader::Mapping::required(std::string_view key) const {
     for (const auto& [name, entry] : entries_) {
         if (name == key) {
             if (entry.value.IsNull())
-                reader_.fail(entry.key, field_path(path_, key), "missing value");
+                reader_.fail(entry.key, field_path(path_, key), "missing value",
+                             ErrorKind::Missing);
             return entry;
         }
     }
-    reader_.fail(node_, path_, fmt::format("missing required field '{}'", key));
+    reader_.fail(node_, path_, fmt::format("missing required field '{}'", key), ErrorKind::Missing);
 }
 
 std::string Reader::get_string(const Entry& e, const std::string& path) {
@@ -509,7 +370,8 @@ int64_t Reader::get_integer(const Entry& e, const std::string& path, int64_t min
     }
     const int64_t value = text[0] == '-' ? -magnitude : magnitude;
     if (value < min || value > max || magnitude == std::numeric_limits<int64_t>::max()) {
-        fail(origin(e), path, fmt::format("{} is out of range {}..{}", text, min, max));
+        fail(origin(e), path, fmt::format("{} is out of range {}..{}", text, min, max),
+             ErrorKind::Range);
     }
     return value;
 }
@@ -528,7 +390,9 @@ bool Reader::get_bool(const Entry& e, const std::string& path) {
 Ipv4 Reader::get_ipv4(const Entry& e, const std::string& path) {
     const std::string s = get_string(e, path);
     const auto ip = parse_ipv4(s);
-    if (!ip) fail(origin(e), path, fmt::format("{} is not a valid IPv4 address", quote(s)));
+    if (!ip)
+        fail(origin(e), path, fmt::format("{} is not a valid IPv4 address", quote(s)),
+             ErrorKind::Invalid);
     return *ip;
 }
 
@@ -538,7 +402,8 @@ AddrLen Reader::get_addr_len(const Entry& e, const std::string& path, bool lengt
     if (!al || (length_required && !al->length)) {
         fail(origin(e), path,
              quote(s) + (length_required ? " is not a valid IPv4 prefix (a.b.c.d/len)"
-                                         : " is not a valid IPv4 address (a.b.c.d[/len])"));
+                                         : " is not a valid IPv4 address (a.b.c.d[/len])"),
+             ErrorKind::Invalid);
     }
     return *al;
 }
@@ -547,9 +412,10 @@ Mac Reader::get_mac(const Entry& e, const std::string& path) {
     const std::string s = get_string(e, path);
     const auto mac = parse_mac(s);
     if (!mac) {
-        fail(origin(e), path,
-             fmt::format("{} is not a valid MAC address (six hex pairs separated by ':')",
-                         quote(s)));
+        fail(
+            origin(e), path,
+            fmt::format("{} is not a valid MAC address (six hex pairs separated by ':')", quote(s)),
+            ErrorKind::Invalid);
     }
     return *mac;
 }
@@ -600,6 +466,7 @@ AccessPort Reader::read_port(const YAML::Node& item, const std::string& path) {
     AccessPort port;
     port.origin = origin(item);
     port.name = get_string(m.required("name"), path + ".name");
+    current_.name = port.name;
     port.device = get_string(m.required("device"), path + ".device");
     return port;
 }
@@ -611,6 +478,7 @@ Network Reader::read_network(const YAML::Node& item, const std::string& path) {
     Network net;
     net.origin = origin(item);
     net.name = get_string(m.required("name"), path + ".name");
+    current_.name = net.name;
     net.vni = static_cast<uint32_t>(get_integer(m.required("vni"), path + ".vni", 1, kMaxVni));
     const AddrLen subnet = get_addr_len(m.required("subnet"), path + ".subnet", true);
     net.subnet = Ipv4Prefix{subnet.address, *subnet.length};
@@ -651,9 +519,9 @@ void Reader::for_each_named(const Entry& e, const std::string& path, const char*
             fail(key, path, fmt::format("expected a {} name, got {}", kind, describe(key)));
         const std::string& name = key.Scalar();
         if (auto seen = lines.find(name); seen != lines.end()) {
-            fail(
-                key, path,
-                fmt::format("duplicate {} {} (first at line {})", kind, quote(name), seen->second));
+            fail(key, path,
+                 fmt::format("duplicate {} {} (first at line {})", kind, quote(name), seen->second),
+                 ErrorKind::Duplicate);
         }
         lines[name] = origin(key).line;
         read(key, it->second, path + "." + name);
@@ -680,6 +548,7 @@ Peer Reader::read_peer(const YAML::Node& item, const std::string& path) {
     Peer peer;
     peer.origin = origin(item);
     peer.name = get_string(m.required("name"), path + ".name");
+    current_.name = peer.name;
     peer.address = get_ipv4(m.required("address"), path + ".address");
     return peer;
 }
@@ -689,6 +558,7 @@ Endpoint Reader::read_endpoint(const YAML::Node& item, const std::string& path) 
     Endpoint ep;
     ep.origin = origin(item);
     ep.name = get_string(m.required("name"), path + ".name");
+    current_.name = ep.name;
     ep.network = get_string(m.required("network"), path + ".network");
     ep.ip = get_ipv4(m.required("ip"), path + ".ip");
     if (auto e = m.optional("mac")) {
@@ -706,7 +576,9 @@ template <typename Parse>
 auto Reader::get_choice(const Entry& e, const std::string& path, const char* names, Parse parse) {
     const std::string text = get_string(e, path);
     const auto value = parse(text);
-    if (!value) fail(origin(e), path, fmt::format("expected {}, got {}", names, quote(text)));
+    if (!value)
+        fail(origin(e), path, fmt::format("expected {}, got {}", names, quote(text)),
+             ErrorKind::Invalid);
     return *value;
 }
 
@@ -716,6 +588,7 @@ model::Service Reader::read_service(const YAML::Node& item, const std::string& p
     model::Service s;
     s.origin = origin(item);
     s.name = get_string(m.required("name"), path + ".name");
+    current_.name = s.name;
     if (auto e = m.optional("id")) s.id = get_string(*e, path + ".id");
     if (auto e = m.optional("created")) s.created = get_string(*e, path + ".created");
     if (auto e = m.optional("endpoint_mode")) {
@@ -781,9 +654,10 @@ void Reader::check_text(const std::string& text) const {
     const int line = 1 + static_cast<int>(std::count(
                              text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
     fail(Origin{file_, line, column}, "",
-         at == nul ? "a NUL byte (YAML text cannot hold one)"
-                   : fmt::format("not valid UTF-8 (byte 0x{:02x})",
-                                 static_cast<unsigned char>(text[at])));
+         at == nul
+             ? "a NUL byte (YAML text cannot hold one)"
+             : fmt::format("not valid UTF-8 (byte 0x{:02x})", static_cast<unsigned char>(text[at])),
+         ErrorKind::Syntax);
 }
 
 namespace {
@@ -855,7 +729,7 @@ Reader::Scan Reader::scan(const std::string& text) const {
     }
     fail(at.is_null() || at.line < 0 ? Origin{file_, 1, 1}
                                      : Origin{file_, at.line + 1, at.column + 1},
-         "", fmt::format("nested deeper than {} levels", max_config_depth));
+         "", fmt::format("nested deeper than {} levels", max_config_depth), ErrorKind::Syntax);
 }
 
 Config Reader::read_document(const std::string& text) {
@@ -870,14 +744,15 @@ Config Reader::read_document(const std::string& text) {
         Origin at{file_, 0, 0};
         if (!e.mark.is_null() && e.mark.line >= 0)
             at = Origin{file_, e.mark.line + 1, e.mark.column + 1};
-        fail(at, "", "syntax error: " + e.msg);
+        fail(at, "", "syntax error: " + e.msg, ErrorKind::Syntax);
     }
     if (root.IsNull()) {
-        fail(Origin{file_, 1, 1}, "", "the configuration is empty; expected a mapping");
+        fail(Origin{file_, 1, 1}, "", "the configuration is empty; expected a mapping",
+             ErrorKind::Syntax);
     }
     if (second) {
         fail(Origin{file_, second->line + 1, second->column + 1}, "",
-             "more than one YAML document; expected exactly one");
+             "more than one YAML document; expected exactly one", ErrorKind::Syntax);
     }
     return read_root(root);
 }
@@ -892,596 +767,23 @@ Config Reader::read_root(const YAML::Node& root) {
 
     Config config;
     read_node(top, config);
-    const auto ports = get_list(top.optional("ports"), "ports");
-    for (std::size_t i = 0; i < ports.size(); ++i) {
-        config.ports.push_back(read_port(ports[i], index_path("ports", i)));
-    }
-    const auto networks = get_list(top.optional("networks"), "networks");
-    for (std::size_t i = 0; i < networks.size(); ++i) {
-        config.networks.push_back(read_network(networks[i], index_path("networks", i)));
-    }
-    const auto peers = get_list(top.optional("peers"), "peers");
-    for (std::size_t i = 0; i < peers.size(); ++i) {
-        config.peers.push_back(read_peer(peers[i], index_path("peers", i)));
-    }
-    const auto endpoints = get_list(top.optional("endpoints"), "endpoints");
-    for (std::size_t i = 0; i < endpoints.size(); ++i) {
-        config.endpoints.push_back(read_endpoint(endpoints[i], index_path("endpoints", i)));
-    }
-    const auto services = get_list(top.optional("services"), "services");
-    for (std::size_t i = 0; i < services.size(); ++i)
-        config.services.push_back(read_service(services[i], index_path("services", i)));
-    const auto lbs = get_list(top.optional("load_balancers"), "load_balancers");
-    for (std::size_t i = 0; i < lbs.size(); ++i) {
-        config.load_balancers.push_back(
-            read_load_balancer(lbs[i], index_path("load_balancers", i)));
-    }
+    // Each object's errors name it: its kind, list and index (begin()).
+    auto each = [&](const char* list, const char* object, auto read, auto& into) {
+        const auto items = get_list(top.optional(list), list);
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            begin(object, list, i);
+            into.push_back((this->*read)(items[i], current_.base));
+        }
+        current_ = {};
+    };
+    each("ports", "port", &Reader::read_port, config.ports);
+    each("networks", "network", &Reader::read_network, config.networks);
+    each("peers", "peer", &Reader::read_peer, config.peers);
+    each("endpoints", "endpoint", &Reader::read_endpoint, config.endpoints);
+    each("services", "service", &Reader::read_service, config.services);
+    each("load_balancers", "load_balancer", &Reader::read_load_balancer, config.load_balancers);
     return config;
 }
-
-// ---------------------------------------------------------------------------------------
-// Validator: the model as a whole.
-
-class Validator {
-public:
-    Validator(const Config& config, const FieldOrigins* origins)
-        : config_(config), origins_(origins) {}
-
-    void run() {
-        check_node();
-        for (std::size_t i = 0; i < config_.ports.size(); ++i)
-            check_port(i);
-        for (std::size_t i = 0; i < config_.networks.size(); ++i)
-            check_network(i);
-        for (std::size_t i = 0; i < config_.peers.size(); ++i)
-            check_peer(i);
-        for (std::size_t i = 0; i < config_.services.size(); ++i)
-            check_service(i);
-        for (std::size_t i = 0; i < config_.endpoints.size(); ++i)
-            check_endpoint(i);
-        for (std::size_t i = 0; i < config_.load_balancers.size(); ++i)
-            check_load_balancer(i);
-    }
-
-private:
-    // Fails at the value recorded for `path` when the config was loaded from YAML, else
-    // at the origin of the object that holds it.
-    [[noreturn]] void fail(const Origin& object, const std::string& path,
-                           std::string_view reason) const {
-        const Origin* at = &object;
-        if (origins_ != nullptr) {
-            if (auto it = origins_->find(path); it != origins_->end()) at = &it->second;
-        }
-        throw ConfigError(format_error(*at, path, reason));
-    }
-
-    void check_name(const Origin& object, const std::string& path, const std::string& name) const {
-        if (!valid_name(name)) {
-            fail(object, path,
-                 fmt::format("{} is not a valid name (1..{} of A-Z a-z 0-9 _ . -)", quote(name),
-                             kMaxNameLength));
-        }
-    }
-
-    // list[i].name must not repeat an earlier entry's.
-    // Checked in list order, so the index kept for a name is its first occurrence; maps
-    // keep validation linear (a configuration may hold 100k endpoints).
-    template <typename List>
-    void check_unique_name(const List& list, std::size_t i, const char* list_name) {
-        auto [it, added] = first_name_[list_name].try_emplace(list[i].name, i);
-        if (!added) {
-            fail(list[i].origin, index_path(list_name, i) + ".name",
-                 fmt::format("{} duplicates {}[{}].name", quote(list[i].name), list_name,
-                             it->second));
-        }
-    }
-
-    void check_unicast(const Origin& object, const std::string& path, Ipv4 ip) const {
-        if (!is_unicast(ip)) {
-            fail(object, path, fmt::format("{} is not a unicast host address", format_ipv4(ip)));
-        }
-    }
-
-    // An address used as a host inside an on-link prefix: not its network or broadcast
-    // address (which do not exist as such in a /31).
-    void check_host_in(const Origin& object, const std::string& path, Ipv4 ip, Ipv4 prefix_addr,
-                       unsigned length) const {
-        if (length > 30) return;
-        const std::string prefix = format_prefix(Ipv4{network_of(prefix_addr, length)}, length);
-        if (ip.value == network_of(prefix_addr, length)) {
-            fail(object, path,
-                 fmt::format("{} is the network address of {}", format_ipv4(ip), prefix));
-        }
-        if (ip.value == broadcast_of(prefix_addr, length)) {
-            fail(object, path,
-                 fmt::format("{} is the broadcast address of {}", format_ipv4(ip), prefix));
-        }
-    }
-
-    void check_mac(const Origin& object, const std::string& path, const Mac& mac) const {
-        if (is_zero_mac(mac)) fail(object, path, "00:00:00:00:00:00 is not a valid MAC address");
-        if (!is_unicast_mac(mac)) {
-            fail(object, path, fmt::format("{} is a multicast MAC address", format_mac(mac)));
-        }
-    }
-
-    std::string check_device(const Origin& object, const std::string& path,
-                             const std::string& device) const {
-        const auto id = device_identity(device);
-        if (!id) {
-            fail(object, path,
-                 fmt::format("{} is not a DPDK device (a PCI address like 0000:03:00.0, or a vdev "
-                             "like net_af_packet0,iface=eth0)",
-                             quote(device)));
-        }
-        return *id;
-    }
-
-    void check_node() {
-        const model::Node& n = config_.node;
-        const Origin& o = n.origin;
-        check_name(o, "node.name", n.name);
-
-        const std::string addr_path = "node.data_path_addr";
-        if (n.prefix_length < kMinUnderlayLength || n.prefix_length > kMaxUnderlayLength) {
-            fail(o, addr_path,
-                 fmt::format("prefix length {} is out of range {}..{}", n.prefix_length,
-                             kMinUnderlayLength, kMaxUnderlayLength));
-        }
-        check_unicast(o, addr_path, n.data_path_addr);
-        check_host_in(o, addr_path, n.data_path_addr, n.data_path_addr, n.prefix_length);
-
-        if (n.gateway) {
-            const std::string path = "node.gateway";
-            const Ipv4 gw = *n.gateway;
-            check_unicast(o, path, gw);
-            if (network_of(gw, n.prefix_length) != network_of(n.data_path_addr, n.prefix_length)) {
-                fail(o, path,
-                     fmt::format("{} is outside node.data_path_addr {}", format_ipv4(gw),
-                                 format_prefix(n.data_path_addr, n.prefix_length)));
-            }
-            if (gw == n.data_path_addr) {
-                fail(o, path, fmt::format("{} is node.data_path_addr itself", format_ipv4(gw)));
-            }
-            check_host_in(o, path, gw, n.data_path_addr, n.prefix_length);
-        }
-
-        underlay_id_ = check_device(o, "node.underlay.device", n.underlay.device);
-        if (n.underlay.mac) check_mac(o, "node.underlay.mac", *n.underlay.mac);
-        if (n.vxlan_port == 0) fail(o, "node.vxlan_port", "0 is out of range 1..65535");
-        if (n.ttl == 0) fail(o, "node.ttl", "0 is out of range 1..255");
-    }
-
-    void check_port(std::size_t i) {
-        const AccessPort& p = config_.ports[i];
-        const std::string path = index_path("ports", i);
-        check_name(p.origin, path + ".name", p.name);
-        check_unique_name(config_.ports, i, "ports");
-
-        const std::string id = check_device(p.origin, path + ".device", p.device);
-        if (id == underlay_id_) {
-            fail(p.origin, path + ".device",
-                 fmt::format("device {} duplicates node.underlay.device", quote(id)));
-        }
-        for (std::size_t j = 0; j < i; ++j) {
-            if (device_identity(config_.ports[j].device) == id) {
-                fail(p.origin, path + ".device",
-                     fmt::format("device {} duplicates ports[{}].device", quote(id), j));
-            }
-        }
-    }
-
-    void check_network(std::size_t i) {
-        const Network& net = config_.networks[i];
-        const Origin& o = net.origin;
-        const std::string path = index_path("networks", i);
-        check_name(o, path + ".name", net.name);
-        check_unique_name(config_.networks, i, "networks");
-
-        if (net.vni < 1 || net.vni > kMaxVni) {
-            fail(o, path + ".vni", fmt::format("{} is out of range 1..{}", net.vni, kMaxVni));
-        }
-        for (std::size_t j = 0; j < i; ++j) {
-            if (config_.networks[j].vni == net.vni) {
-                fail(o, path + ".vni", fmt::format("{} duplicates networks[{}].vni", net.vni, j));
-            }
-        }
-
-        const std::string subnet_path = path + ".subnet";
-        const Ipv4Prefix& s = net.subnet;
-        if (s.length < kMinSubnetLength || s.length > kMaxSubnetLength) {
-            fail(o, subnet_path,
-                 fmt::format("prefix length {} is out of range {}..{}", s.length, kMinSubnetLength,
-                             kMaxSubnetLength));
-        }
-        if (network_of(s.address, s.length) != s.address.value) {
-            fail(o, subnet_path,
-                 fmt::format("{} has host bits set (did you mean {}?)", format_prefix(s),
-                             format_prefix(Ipv4{network_of(s.address, s.length)}, s.length)));
-        }
-        if (!is_unicast(s.address)) {
-            fail(o, subnet_path,
-                 fmt::format("{} is not a unicast address range", format_prefix(s)));
-        }
-        for (std::size_t j = 0; j < i; ++j) {
-            const Ipv4Prefix& other = config_.networks[j].subnet;
-            const unsigned shorter = std::min(s.length, other.length);
-            if (network_of(s.address, shorter) == network_of(other.address, shorter)) {
-                fail(o, subnet_path,
-                     fmt::format("{} overlaps networks[{}].subnet {}", format_prefix(s), j,
-                                 format_prefix(other)));
-            }
-        }
-
-        const std::string gw_path = path + ".gateway";
-        if (!s.contains(net.gateway)) {
-            fail(
-                o, gw_path,
-                fmt::format("{} is outside subnet {}", format_ipv4(net.gateway), format_prefix(s)));
-        }
-        check_host_in(o, gw_path, net.gateway, s.address, s.length);
-
-        if (net.mtu < kMinMtu || net.mtu > kMaxMtu) {
-            fail(o, path + ".mtu",
-                 fmt::format("{} is out of range {}..{}", net.mtu, kMinMtu, kMaxMtu));
-        }
-
-        if (net.ip_range) {
-            const std::string range_path = path + ".ip_range";
-            const Ipv4Prefix& r = *net.ip_range;
-            if (r.length > 32) {
-                fail(o, range_path,
-                     fmt::format("prefix length {} is out of range {}..32", r.length, s.length));
-            }
-            if (network_of(r.address, r.length) != r.address.value) {
-                fail(o, range_path,
-                     fmt::format("{} has host bits set (did you mean {}?)", format_prefix(r),
-                                 format_prefix(Ipv4{network_of(r.address, r.length)}, r.length)));
-            }
-            if (r.length < s.length && network_of(s.address, r.length) == r.address.value) {
-                fail(
-                    o, range_path,
-                    fmt::format("{} is larger than subnet {}", format_prefix(r), format_prefix(s)));
-            }
-            if (r.length < s.length || !s.contains(r.address)) {
-                fail(o, range_path,
-                     fmt::format("{} is outside subnet {}", format_prefix(r), format_prefix(s)));
-            }
-        }
-
-        if (!net.id.empty()) {
-            const std::string id_path = path + ".id";
-            if (!valid_id(net.id)) {
-                fail(o, id_path,
-                     fmt::format("{} is not a network id ({} characters of 0-9 a-z)", quote(net.id),
-                                 kIdLength));
-            }
-            for (std::size_t j = 0; j < i; ++j) {
-                if (config_.networks[j].id == net.id) {
-                    fail(o, id_path,
-                         fmt::format("{} duplicates networks[{}].id", quote(net.id), j));
-                }
-            }
-        }
-        if (!net.created.empty() && !valid_rfc3339(net.created)) {
-            fail(o, path + ".created",
-                 fmt::format("{} is not an RFC 3339 time (like 2024-05-01T12:00:00.123456789Z)",
-                             quote(net.created)));
-        }
-        if (net.ingress) {
-            for (std::size_t j = 0; j < i; ++j) {
-                if (config_.networks[j].ingress) {
-                    fail(o, path + ".ingress",
-                         fmt::format("networks[{}] {} is already the ingress network (there can "
-                                     "be only one)",
-                                     j, quote(config_.networks[j].name)));
-                }
-            }
-        }
-        for (const auto& [key, value] : net.labels) {
-            const std::string label_path = path + ".labels." + key;
-            if (key.empty()) fail(o, path + ".labels", "empty label name");
-            if (has_control(key) || key.find('=') != std::string::npos) {
-                fail(o, path + ".labels",
-                     fmt::format("label name {} contains '=' or a control character", quote(key)));
-            }
-            if (has_control(value)) {
-                fail(o, label_path,
-                     fmt::format("label value {} contains a control character", quote(value)));
-            }
-        }
-    }
-
-    void check_peer(std::size_t i) {
-        const Peer& p = config_.peers[i];
-        const model::Node& n = config_.node;
-        const Origin& o = p.origin;
-        const std::string path = index_path("peers", i);
-
-        check_name(o, path + ".name", p.name);
-        if (p.name == n.name) {
-            fail(o, path + ".name",
-                 fmt::format("{} is this node's own name (node.name)", quote(p.name)));
-        }
-        check_unique_name(config_.peers, i, "peers");
-
-        const std::string addr_path = path + ".address";
-        check_unicast(o, addr_path, p.address);
-        if (p.address == n.data_path_addr) {
-            fail(o, addr_path,
-                 fmt::format("{} is this node's own address (node.data_path_addr)",
-                             format_ipv4(p.address)));
-        }
-        if (auto [it, added] = first_peer_address_.try_emplace(p.address.value, i); !added) {
-            fail(
-                o, addr_path,
-                fmt::format("{} duplicates peers[{}].address", format_ipv4(p.address), it->second));
-        }
-        const bool on_link =
-            network_of(p.address, n.prefix_length) == network_of(n.data_path_addr, n.prefix_length);
-        if (on_link) {
-            check_host_in(o, addr_path, p.address, n.data_path_addr, n.prefix_length);
-        } else if (!n.gateway) {
-            fail(o, addr_path,
-                 fmt::format("{} is outside node.data_path_addr {} and node.gateway is not set",
-                             format_ipv4(p.address),
-                             format_prefix(n.data_path_addr, n.prefix_length)));
-        }
-    }
-
-    void check_endpoint(std::size_t i) {
-        const Endpoint& ep = config_.endpoints[i];
-        const Origin& o = ep.origin;
-        const std::string path = index_path("endpoints", i);
-
-        check_name(o, path + ".name", ep.name);
-        check_unique_name(config_.endpoints, i, "endpoints");
-
-        const Network* net = network_named(ep.network);
-        if (net == nullptr) {
-            fail(o, path + ".network", fmt::format("unknown network {}", quote(ep.network)));
-        }
-        if (!ep.service.empty()) {
-            const model::Service* service = service_named(ep.service);
-            if (service == nullptr)
-                fail(o, path + ".service", fmt::format("unknown service {}", quote(ep.service)));
-            const auto attached = model::attached_networks(config_, *service);
-            if (std::find(attached.begin(), attached.end(), ep.network) == attached.end()) {
-                fail(o, path + ".network",
-                     fmt::format("network {} is not attached to service {} (its networks: {})",
-                                 quote(ep.network), quote(service->name),
-                                 attached.empty() ? std::string("none")
-                                                  : fmt::format("{}", fmt::join(attached, ", "))));
-            }
-        }
-        check_address(o, path + ".ip", ep.ip, *net, path + ".ip");
-
-        const std::string mac_path = path + ".mac";
-        check_mac(o, mac_path, ep.mac);
-        if (auto [it, added] = first_mac_.try_emplace({ep.network, mac_key(ep.mac)}, i); !added) {
-            fail(o, mac_path,
-                 fmt::format("{} duplicates endpoints[{}].mac in network {}", format_mac(ep.mac),
-                             it->second, quote(net->name)));
-        }
-
-        const std::string port_path = path + ".port";
-        if (ep.node == config_.node.name) {
-            if (ep.port.empty()) {
-                fail(o, path,
-                     "missing required field 'port' (required for an endpoint on this node)");
-            }
-            if (!first_name_["ports"].count(ep.port))
-                fail(o, port_path, fmt::format("unknown port {}", quote(ep.port)));
-            // The dataplane tells a port's endpoints apart by source MAC alone, whatever
-            // their network.
-            if (auto [it, added] = first_port_mac_.try_emplace({ep.port, mac_key(ep.mac)}, i);
-                !added) {
-                fail(o, mac_path,
-                     fmt::format("{} duplicates endpoints[{}].mac on port {}", format_mac(ep.mac),
-                                 it->second, quote(ep.port)));
-            }
-        } else {
-            if (!first_name_["peers"].count(ep.node))
-                fail(o, path + ".node", fmt::format("unknown node {}", quote(ep.node)));
-            if (!ep.port.empty()) {
-                fail(o, port_path,
-                     fmt::format("not allowed on a remote endpoint (node {} is a peer)",
-                                 quote(ep.node)));
-            }
-        }
-    }
-
-    const Network* network_named(const std::string& name) {
-        if (networks_by_name_.empty())
-            for (const Network& candidate : config_.networks)
-                networks_by_name_.emplace(candidate.name, &candidate);
-        auto found = networks_by_name_.find(name);
-        return found == networks_by_name_.end() ? nullptr : found->second;
-    }
-
-    const model::Service* service_named(const std::string& name) {
-        if (services_by_name_.empty())
-            for (const model::Service& candidate : config_.services)
-                services_by_name_.emplace(candidate.name, &candidate);
-        auto found = services_by_name_.find(name);
-        return found == services_by_name_.end() ? nullptr : found->second;
-    }
-
-    // An address in `net` given to an endpoint, a VIP or a load balancer (`owner`, the
-    // field's path, names it to later duplicates): a host of the subnet, not its gateway,
-    // used once in the network.
-    void check_address(const Origin& o, const std::string& path, Ipv4 address, const Network& net,
-                       const std::string& owner) {
-        const std::string ip = format_ipv4(address);
-        if (!net.subnet.contains(address)) {
-            fail(o, path,
-                 fmt::format("{} is outside subnet {} of network {}", ip, format_prefix(net.subnet),
-                             quote(net.name)));
-        }
-        check_host_in(o, path, address, net.subnet.address, net.subnet.length);
-        if (address == net.gateway) {
-            fail(o, path, fmt::format("{} is the gateway of network {}", ip, quote(net.name)));
-        }
-        if (auto [it, added] = first_ip_.try_emplace({net.name, address.value}, owner); !added) {
-            fail(o, path,
-                 fmt::format("{} duplicates {} in network {}", ip, it->second, quote(net.name)));
-        }
-    }
-
-    void check_service(std::size_t i) {
-        const model::Service& s = config_.services[i];
-        const Origin& o = s.origin;
-        const std::string path = index_path("services", i);
-        check_name(o, path + ".name", s.name);
-        check_unique_name(config_.services, i, "services");
-        if (!s.id.empty()) {
-            if (!valid_id(s.id)) {
-                fail(o, path + ".id",
-                     fmt::format("{} is not a service id ({} characters of 0-9 a-z)", quote(s.id),
-                                 kIdLength));
-            }
-            if (auto [it, added] = first_service_id_.try_emplace(s.id, i); !added) {
-                fail(o, path + ".id",
-                     fmt::format("{} duplicates services[{}].id", quote(s.id), it->second));
-            }
-        }
-        if (!s.created.empty() && !valid_rfc3339(s.created)) {
-            fail(o, path + ".created",
-                 fmt::format("{} is not an RFC 3339 time (like 2024-05-01T12:00:00.123456789Z)",
-                             quote(s.created)));
-        }
-
-        std::unordered_map<std::string, std::size_t> listed;
-        for (std::size_t j = 0; j < s.networks.size(); ++j) {
-            const std::string& name = s.networks[j];
-            const std::string network_path = index_path(path + ".networks", j);
-            const Network* net = network_named(name);
-            if (net == nullptr)
-                fail(o, network_path, fmt::format("unknown network {}", quote(name)));
-            if (net->ingress) {
-                // swarmkit refuses it too: the published ports decide who is on ingress.
-                fail(o, network_path,
-                     fmt::format("{} is the ingress network: a service is attached to it by "
-                                 "publishing a port in ingress mode, not by name",
-                                 quote(name)));
-            }
-            if (auto [it, added] = listed.try_emplace(name, j); !added) {
-                fail(o, network_path,
-                     fmt::format("{} duplicates networks[{}]", quote(name), it->second));
-            }
-        }
-
-        // Published ports, with Docker's rules (swarmkit's validateEndpointSpec and
-        // checkPortConflicts): once per port and protocol within a service; an ingress
-        // port is the whole swarm's, so no other service may publish it in either mode,
-        // while host-mode ports may repeat across services (the scheduler's business).
-        std::map<std::pair<uint16_t, model::Protocol>, std::size_t> own;
-        for (std::size_t j = 0; j < s.ports.size(); ++j) {
-            const model::PublishedPort& p = s.ports[j];
-            const std::string port_path = index_path(path + ".ports", j);
-            const std::string what =
-                fmt::format("{}/{}", p.published, model::to_string(p.protocol));
-            const auto key = std::pair{p.published, p.protocol};
-            if (auto [it, added] = own.try_emplace(key, j); !added) {
-                fail(o, port_path + ".published",
-                     fmt::format("port {} duplicates ports[{}] (a port is published once per "
-                                 "protocol)",
-                                 what, it->second));
-            }
-            auto in_use = [&](const auto& first, const char* as) {
-                if (auto it = first.find(key); it != first.end()) {
-                    fail(o, port_path + ".published",
-                         fmt::format("port {} is already in use by services[{}] {} as {}", what,
-                                     it->second, quote(config_.services[it->second].name), as));
-                }
-            };
-            if (p.mode == model::PublishMode::Ingress) {
-                if (s.endpoint_mode == model::EndpointMode::Dnsrr) {
-                    fail(o, port_path + ".mode",
-                         fmt::format("port {} is published in ingress mode, which endpoint_mode "
-                                     "dnsrr cannot use (the routing mesh balances over a VIP); "
-                                     "publish it in host mode",
-                                     what));
-                }
-                if (config_.ingress_network() == nullptr) {
-                    fail(o, port_path + ".mode",
-                         fmt::format("port {} is published in ingress mode, but there is no "
-                                     "ingress network (create one with network create --ingress)",
-                                     what));
-                }
-                in_use(first_ingress_port_, "an ingress port");
-                in_use(first_host_port_, "a host-published port");
-            } else {
-                in_use(first_ingress_port_, "an ingress port");
-            }
-        }
-        for (const model::PublishedPort& p : s.ports) {
-            auto& first =
-                p.mode == model::PublishMode::Ingress ? first_ingress_port_ : first_host_port_;
-            first.try_emplace(std::pair{p.published, p.protocol}, i);
-        }
-
-        if (s.endpoint_mode == model::EndpointMode::Dnsrr && !s.vips.empty())
-            fail(o, path + ".vips", "a dnsrr service has no VIPs");
-        const auto attached = model::attached_networks(config_, s);
-        for (const auto& [name, vip] : s.vips) {
-            const std::string vip_path = path + ".vips." + name;
-            if (std::find(attached.begin(), attached.end(), name) == attached.end()) {
-                fail(o, vip_path,
-                     fmt::format("service {} is not attached to network {}", quote(s.name),
-                                 quote(name)));
-            }
-            check_address(o, vip_path, vip, *network_named(name), vip_path);
-        }
-    }
-
-    void check_load_balancer(std::size_t i) {
-        const model::LoadBalancer& lb = config_.load_balancers[i];
-        const Origin& o = lb.origin;
-        const std::string path = index_path("load_balancers", i);
-        const Network* net = network_named(lb.network);
-        if (net == nullptr)
-            fail(o, path + ".network", fmt::format("unknown network {}", quote(lb.network)));
-        if (lb.node != config_.node.name && !first_name_["peers"].count(lb.node))
-            fail(o, path + ".node", fmt::format("unknown node {}", quote(lb.node)));
-        if (auto [it, added] = first_load_balancer_.try_emplace({lb.network, lb.node}, i); !added) {
-            fail(o, path,
-                 fmt::format("duplicates load_balancers[{}] (network {} on node {})", it->second,
-                             quote(lb.network), quote(lb.node)));
-        }
-        check_address(o, path + ".ip", lb.ip, *net, path + ".ip");
-    }
-
-    static uint64_t mac_key(const model::Mac& mac) {
-        uint64_t v = 0;
-        for (uint8_t b : mac.bytes)
-            v = v << 8 | b;
-        return v;
-    }
-    struct PairHash {
-        template <typename A, typename B> std::size_t operator()(const std::pair<A, B>& p) const {
-            return std::hash<A>{}(p.first) * 31 + std::hash<B>{}(p.second);
-        }
-    };
-
-    const Config& config_;
-    const FieldOrigins* origins_;
-    // First occurrences, filled as the lists are checked in order.
-    std::map<std::string, std::unordered_map<std::string, std::size_t>> first_name_;
-    std::unordered_map<uint32_t, std::size_t> first_peer_address_;
-    std::unordered_map<std::string, const Network*> networks_by_name_;
-    std::unordered_map<std::string, const model::Service*> services_by_name_;
-    // The first user of an address in a network, as its field's path ("endpoints[2].ip").
-    std::unordered_map<std::pair<std::string, uint32_t>, std::string, PairHash> first_ip_;
-    std::unordered_map<std::string, std::size_t> first_service_id_;
-    std::map<std::pair<uint16_t, model::Protocol>, std::size_t> first_ingress_port_;
-    std::map<std::pair<uint16_t, model::Protocol>, std::size_t> first_host_port_;
-    std::unordered_map<std::pair<std::string, std::string>, std::size_t, PairHash>
-        first_load_balancer_;
-    std::unordered_map<std::pair<std::string, uint64_t>, std::size_t, PairHash> first_mac_;
-    std::unordered_map<std::pair<std::string, uint64_t>, std::size_t, PairHash> first_port_mac_;
-    std::string underlay_id_;
-};
 
 } // namespace
 
@@ -1489,7 +791,7 @@ model::Config load_config_string(const std::string& text, const std::string& sou
     FieldOrigins origins;
     Reader reader(source_name, origins);
     Config config = reader.read_document(text);
-    Validator(config, &origins).run();
+    ModelIndex::validate(config, &origins);
     return config;
 }
 
@@ -1536,8 +838,20 @@ model::Config load_config_json(const nlohmann::json& doc) {
     FieldOrigins origins;
     Reader reader("", origins);
     Config config = reader.read_root(yaml_of(doc));
-    Validator(config, &origins).run();
+    ModelIndex::validate(config, &origins);
     return config;
+}
+
+model::Endpoint read_endpoint_json(const nlohmann::json& object, const Place& at) {
+    FieldOrigins origins;
+    Reader reader("", origins);
+    return reader.read_endpoint_at(yaml_of(object), at.list, at.index, at.within);
+}
+
+model::Peer read_peer_json(const nlohmann::json& object, const Place& at) {
+    FieldOrigins origins;
+    Reader reader("", origins);
+    return reader.read_peer_at(yaml_of(object), at.list, at.index, at.within);
 }
 
 model::Config parse_config_string(const std::string& text, const std::string& source_name) {
@@ -1546,13 +860,19 @@ model::Config parse_config_string(const std::string& text, const std::string& so
     return reader.read_document(text);
 }
 
+model::Config parse_config_json(const nlohmann::json& doc) {
+    FieldOrigins origins;
+    Reader reader("", origins);
+    return reader.read_root(yaml_of(doc));
+}
+
 model::Config load_config_file(const std::string& path) {
     // Only a regular file of a bounded size: /dev/zero or a FIFO would be read forever.
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
         throw ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
     }
-    struct stat st{};
+    struct stat st {};
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         std::fclose(f);
         if (S_ISDIR(st.st_mode))
@@ -1580,7 +900,7 @@ model::Config load_config_file(const std::string& path) {
 }
 
 void validate_config(const model::Config& config) {
-    Validator(config, nullptr).run();
+    ModelIndex::validate(config);
 }
 
 std::string name_error(std::string_view name) {

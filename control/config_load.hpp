@@ -5,7 +5,9 @@
 // returns a complete, valid Config or throws ConfigError.
 #pragma once
 
+#include "control/config_error.hpp"
 #include "control/model.hpp"
+#include "control/model_index.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,11 +17,6 @@
 #include <string_view>
 
 namespace vxmesh::control {
-
-class ConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 // YAML nested deeper than this (collections in collections, the top mapping being 1) is
 // refused; a configuration needs 5.
@@ -39,10 +36,17 @@ model::Config load_config_string(const std::string& text, const std::string& sou
 // path ("endpoints[3].ip: ..."), and so have the objects' origins.
 model::Config load_config_json(const nlohmann::json& doc);
 
+// One object of a request (a JSON object), read as the loader reads an object of that
+// kind in a document (types, required fields, unknown fields), its errors placed at `at`
+// (a patch's operation: "ops", 3, "object"). Its rules are the caller's (ModelIndex).
+model::Endpoint read_endpoint_json(const nlohmann::json& object, const Place& at);
+model::Peer read_peer_json(const nlohmann::json& object, const Place& at);
+
 // Parse only: syntax, unknown and repeated keys, required fields and value types are
 // checked, the whole-config rules (names, ranges, references, uniqueness) are not. For
 // objects that are validated later, merged into another configuration (the state file's).
 model::Config parse_config_string(const std::string& text, const std::string& source_name);
+model::Config parse_config_json(const nlohmann::json& doc);
 
 // Cross-object checks (names unique, references resolve, addresses inside subnets,
 // no duplicate VNI/IP/MAC...). Throws ConfigError naming the offending object's origin.

@@ -40,18 +40,19 @@ struct Origin {
     std::string file;
     int line = 0;   // 1-based; 0 when unknown
     int column = 0; // 1-based
+    bool operator==(const Origin&) const = default;
 };
 
 struct Underlay {
-    std::string device;        // DPDK device string: PCI address or vdev with its args
-    std::optional<Mac> mac;    // source MAC on the underlay; default: the port's own
+    std::string device;     // DPDK device string: PCI address or vdev with its args
+    std::optional<Mac> mac; // source MAC on the underlay; default: the port's own
 };
 
 struct Node {
     std::string name;
-    Ipv4 data_path_addr;          // our VTEP address
-    uint8_t prefix_length = 24;   // on-link underlay prefix around data_path_addr
-    std::optional<Ipv4> gateway;  // underlay next hop for peers outside that prefix
+    Ipv4 data_path_addr;         // our VTEP address
+    uint8_t prefix_length = 24;  // on-link underlay prefix around data_path_addr
+    std::optional<Ipv4> gateway; // underlay next hop for peers outside that prefix
     Underlay underlay;
     uint16_t vxlan_port = 4789;
     uint8_t ttl = 64;
@@ -72,8 +73,8 @@ struct Network {
     std::string name;
     uint32_t vni = 0;
     Ipv4Prefix subnet;
-    Ipv4 gateway;     // default: first host address of the subnet
-    uint16_t mtu = 1450;  // default: 1450, or 1424 when encrypted
+    Ipv4 gateway;        // default: first host address of the subnet
+    uint16_t mtu = 1450; // default: 1450, or 1424 when encrypted
     // Where IPAM hands out addresses to endpoints attached without one; default: the
     // whole subnet.
     std::optional<Ipv4Prefix> ip_range;
@@ -88,12 +89,14 @@ struct Network {
     bool encrypted = false; // recorded and shown only: vxmesh does not encrypt
     std::map<std::string, std::string> labels;
     Origin origin;
+    bool operator==(const Network&) const = default;
 };
 
 struct Peer {
-    std::string name;   // the peer node's name
-    Ipv4 address;       // its VTEP (data-path) address
+    std::string name; // the peer node's name
+    Ipv4 address;     // its VTEP (data-path) address
     Origin origin;
+    bool operator==(const Peer&) const = default;
 };
 
 struct Endpoint {
@@ -105,6 +108,7 @@ struct Endpoint {
     std::string port;    // access port name; required when node is this node
     std::string service; // the service this endpoint is a task of; "" for a plain container
     Origin origin;
+    bool operator==(const Endpoint&) const = default;
 };
 
 // Services, as Docker swarm's, as control-plane objects: names, ids, VIPs and published
@@ -138,6 +142,7 @@ struct Service {
     // absent, none for dnsrr.
     std::map<std::string, Ipv4> vips;
     Origin origin;
+    bool operator==(const Service&) const = default;
 
     bool publishes_ingress() const {
         for (const auto& p : ports)
@@ -154,6 +159,7 @@ struct LoadBalancer {
     std::string node; // this node's name or a peer's name
     Ipv4 ip;
     Origin origin;
+    bool operator==(const LoadBalancer&) const = default;
 };
 
 // Text forms used in messages, JSON and YAML: 10.0.1.2, 10.0.1.0/24, 02:42:0a:00:01:02.

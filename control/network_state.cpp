@@ -20,7 +20,6 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -463,15 +462,23 @@ ConfigError clash(const File& file_object, const char* list, std::size_t index, 
 // A kept object that the validator rejects once merged (its network, node or port is gone,
 // its address no longer fits...): named, with the config file, instead of by its index.
 template <typename T>
-void rethrow_for_kept(const std::string& reason, const std::vector<T>& merged,
-                      std::size_t from_file, std::size_t index, const char* kind,
-                      const std::string& where, const std::string& config_file) {
+void rethrow_for_kept(const ErrorInfo& error, const std::vector<T>& merged, std::size_t from_file,
+                      std::size_t index, const char* kind, const std::string& where,
+                      const std::string& config_file) {
     if (index < from_file || index >= merged.size()) return;
     const T& kept = merged[index];
-    throw ConfigError(fmt::format("{} '{}' ({}) {} over the control socket{} cannot be kept with "
-                                  "the config file{}: {}",
-                                  kind, kept.name, describe(kept), arrival(kept), where,
-                                  config_file.empty() ? "" : " " + config_file, reason));
+    ErrorInfo info;
+    info.kind = error.kind;
+    info.object = kind;
+    info.name = kept.name;
+    info.conflict = error.conflict;
+    const std::string reason =
+        error.field.empty() ? error.reason : fmt::format("{}: {}", error.field, error.reason);
+    info.reason = fmt::format("{} '{}' ({}) {} over the control socket{} cannot be kept with the "
+                              "config file{}: {}",
+                              kind, kept.name, describe(kept), arrival(kept), where,
+                              config_file.empty() ? "" : " " + config_file, reason);
+    throw ConfigError(std::move(info));
 }
 
 } // namespace
@@ -622,28 +629,22 @@ model::Config NetworkState::merge(const model::Config& from_file, SocketObjects 
     try {
         validate_config(merged);
     } catch (const ConfigError& e) {
-        static const std::regex at(
-            R"((networks|peers|endpoints|services)\[(\d+)\]((\.[A-Za-z0-9_-]+(\[\d+\])?)*): (.*)$)");
-        const std::string text = e.what();
-        std::smatch m;
-        if (std::regex_search(text, m, at)) {
-            const std::string list = m[1];
-            const std::size_t index = std::stoul(m[2]);
-            const std::string field = m[3].length() > 0 ? m[3].str().substr(1) + ": " : "";
-            const std::string reason = field + m[6].str();
+        const ErrorInfo& info = e.info();
+        if (info.index) {
+            const std::size_t index = *info.index;
             const std::string& file = from_file.node.origin.file;
-            if (list == "networks")
-                rethrow_for_kept(reason, merged.networks, from_file.networks.size(), index,
-                                 "network", where, file);
-            if (list == "peers")
-                rethrow_for_kept(reason, merged.peers, from_file.peers.size(), index, "peer", where,
+            if (info.list == "networks")
+                rethrow_for_kept(info, merged.networks, from_file.networks.size(), index, "network",
+                                 where, file);
+            if (info.list == "peers")
+                rethrow_for_kept(info, merged.peers, from_file.peers.size(), index, "peer", where,
                                  file);
-            if (list == "endpoints")
-                rethrow_for_kept(reason, merged.endpoints, from_file.endpoints.size(), index,
+            if (info.list == "endpoints")
+                rethrow_for_kept(info, merged.endpoints, from_file.endpoints.size(), index,
                                  "endpoint", where, file);
-            if (list == "services")
-                rethrow_for_kept(reason, merged.services, from_file.services.size(), index,
-                                 "service", where, file);
+            if (info.list == "services")
+                rethrow_for_kept(info, merged.services, from_file.services.size(), index, "service",
+                                 where, file);
         }
         throw;
     }
@@ -661,7 +662,6 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         auto corrupt = [&](const std::string& why) {
             return std::runtime_error(fmt::format("{}: corrupt state file: {}", path, why));
         };
-        static const std::regex at(R"(^state(:\d+:\d+)?: )");
         json state;
         if (json_nesting_exceeds(text, max_request_depth))
             throw corrupt(fmt::format("nested deeper than {} levels", max_request_depth));
@@ -695,11 +695,11 @@ model::Config NetworkState::restore(const model::Config& from_file) {
         // The networks are validated by the config loader, in a document of their own.
         json doc = {{"node", config_to_json(from_file)["node"]}, {"networks", state["networks"]}};
         try {
-            stored = load_config_string(doc.dump(), "state").networks;
+            stored = load_config_json(doc).networks;
             for (auto& n : stored)
                 n.origin = model::Origin{path, 0, 0};
         } catch (const ConfigError& e) {
-            throw corrupt(std::regex_replace(e.what(), at, ""));
+            throw corrupt(e.info().message());
         }
         // Peers, endpoints, services and load balancers refer to the config file's
         // objects: their form is checked here, the rest once they are merged with it.
@@ -709,7 +709,7 @@ model::Config NetworkState::restore(const model::Config& from_file) {
                          {"services", state.value("services", json::array())},
                          {"load_balancers", state.value("load_balancers", json::array())}};
         try {
-            const model::Config objects = parse_config_string(kept_doc.dump(), "state");
+            const model::Config objects = parse_config_json(kept_doc);
             kept.peers = objects.peers;
             kept.endpoints = objects.endpoints;
             for (const auto& sv : objects.services)
@@ -717,7 +717,7 @@ model::Config NetworkState::restore(const model::Config& from_file) {
             remembered_services_ = objects.services;
             remembered_load_balancers_ = objects.load_balancers;
         } catch (const ConfigError& e) {
-            throw corrupt(std::regex_replace(e.what(), at, ""));
+            throw corrupt(e.info().message());
         }
         if (!state.contains("ipam") || !state["ipam"].is_object())
             throw corrupt("ipam: missing or not an object");

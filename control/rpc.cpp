@@ -10,7 +10,7 @@
 #include <fmt/ranges.h>
 
 #include <map>
-#include <regex>
+#include <optional>
 #include <set>
 
 namespace vxmesh::control {
@@ -20,11 +20,18 @@ using nlohmann::ordered_json;
 
 namespace {
 
-// A request that cannot be carried out; `path` names the request field at fault.
+// A request that cannot be carried out; `path` names the request field at fault. An error
+// of the configuration's rules carries its ErrorInfo, which the reply gives as data.
 struct RequestError {
     std::string message;
     std::string path;
+    ErrorKind kind = ErrorKind::Invalid;
+    std::optional<ErrorInfo> info = std::nullopt;
 };
+
+RequestError from_info(ErrorInfo info) {
+    return RequestError{info.message(), info.path(), info.kind, std::move(info)};
+}
 
 const char* const kinds[] = {"network", "peer", "endpoint", "service"};
 
@@ -32,48 +39,23 @@ std::string plural(const std::string& kind) {
     return kind + "s";
 }
 
-// Split the loader's "FILE:LINE:COLUMN: PATH: REASON" into position, path and reason.
-struct LoaderMessage {
-    std::string position; // "FILE:LINE:COLUMN" or "FILE"
-    std::string path;     // may be empty
-    std::string reason;
-};
-
-LoaderMessage split_loader_message(const std::string& text) {
-    static const std::regex with_position(R"(^([^:]*:\d+:\d+): (.*)$)");
-    static const std::regex with_path(R"(^([a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*): (.*)$)");
-    LoaderMessage m;
-    std::string rest = text;
-    std::smatch match;
-    if (std::regex_match(text, match, with_position)) {
-        m.position = match[1];
-        rest = match[2];
-    }
-    if (std::regex_match(rest, match, with_path)) {
-        m.path = match[1];
-        m.reason = match[5];
-    } else {
-        m.reason = rest;
-    }
-    return m;
-}
-
 model::Config load_document(const json& params, const char* field) {
     if (!params.contains(field))
-        throw RequestError{fmt::format("missing field '{}'", field), field};
+        throw RequestError{fmt::format("missing field '{}'", field), field, ErrorKind::Missing};
     const json& doc = params[field];
-    // A string is YAML (or JSON) text whose positions mean something to the sender;
-    // an object is re-serialised, so only the field path is worth reporting.
+    // A string is YAML (or JSON) text whose positions mean something to the sender (its
+    // errors name the field as their file); an object's errors are placed inside the field.
     try {
         if (doc.is_string()) return load_config_string(doc.get<std::string>(), field);
         if (doc.is_object()) return load_config_json(doc);
     } catch (const ConfigError& e) {
-        if (doc.is_string()) throw RequestError{e.what(), field};
-        LoaderMessage m = split_loader_message(e.what());
-        std::string path = m.path.empty() ? field : fmt::format("{}.{}", field, m.path);
-        throw RequestError{fmt::format("{}: {}", path, m.reason), path};
+        ErrorInfo info = e.info();
+        if (doc.is_string()) throw RequestError{e.what(), field, info.kind, info};
+        info.outer = field;
+        throw from_info(std::move(info));
     }
-    throw RequestError{fmt::format("{}: must be a YAML/JSON string or an object", field), field};
+    throw RequestError{fmt::format("{}: must be a YAML/JSON string or an object", field), field,
+                       ErrorKind::Type};
 }
 
 // Fields of the patched document, read before the loader has checked it: a field that is
@@ -183,30 +165,21 @@ void prune_vips(json& service, const std::string& ingress) {
     service["vips"] = kept;
 }
 
-// Loads a patched document; a loader error is reported at the operation that brought the
+// Loads a patched document; an error is reported at the operation that brought the
 // offending object in, where one did (`touched`: (kind, name) -> op index).
 model::Config load_patched(const json& doc,
                            const std::map<std::pair<std::string, std::string>, size_t>& touched) {
     try {
         return load_config_json(doc);
     } catch (const ConfigError& e) {
-        LoaderMessage m = split_loader_message(e.what());
-        static const std::regex object_path(R"(^([a-z]+)s\[(\d+)\](.*)$)");
-        std::smatch match;
-        if (std::regex_match(m.path, match, object_path)) {
-            std::string kind = match[1];
-            const json& list = doc[plural(kind)];
-            size_t index = std::stoul(match[2]);
-            if (index < list.size()) {
-                auto it = touched.find({kind, text_field(list[index], "name")});
-                if (it != touched.end()) {
-                    std::string path = fmt::format("ops[{}].object{}", it->second, match[3].str());
-                    throw RequestError{fmt::format("{}: {}", path, m.reason), path};
-                }
-            }
+        ErrorInfo info = e.info();
+        if (auto it = touched.find({info.object, info.name});
+            !info.list.empty() && it != touched.end()) {
+            info.list = "ops";
+            info.index = it->second;
+            info.within = "object";
         }
-        std::string path = m.path;
-        throw RequestError{path.empty() ? m.reason : fmt::format("{}: {}", path, m.reason), path};
+        throw from_info(std::move(info));
     }
 }
 
@@ -252,10 +225,10 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
             std::string name = op["name"];
             int index = find_by_name(list, name);
             if (index < 0)
-                throw RequestError{fmt::format("{}.name: no {} '{}'", at, kind, name),
-                                   at + ".name"};
+                throw RequestError{fmt::format("{}.name: no {} '{}'", at, kind, name), at + ".name",
+                                   ErrorKind::NotFound};
             if (std::string why = in_use(doc, kind, name); !why.empty())
-                throw RequestError{fmt::format("{}: {}", at, why), at};
+                throw RequestError{fmt::format("{}: {}", at, why), at, ErrorKind::InUse};
             list.erase(static_cast<size_t>(index));
             touched.erase({kind, name});
             continue;
@@ -273,12 +246,12 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
             if (index >= 0)
                 throw RequestError{
                     fmt::format("{}.object.name: {} '{}' already exists", at, kind, name),
-                    at + ".object.name"};
+                    at + ".object.name", ErrorKind::Exists};
             list.push_back(object);
         } else {
             if (index < 0)
                 throw RequestError{fmt::format("{}.object.name: no {} '{}'", at, kind, name),
-                                   at + ".object.name"};
+                                   at + ".object.name", ErrorKind::NotFound};
             list[static_cast<size_t>(index)].update(object); // fields given replace, others stay
             if (kind == "endpoint" && !object.contains("mac") && object.contains("ip"))
                 list[static_cast<size_t>(index)].erase("mac"); // recompute Docker's default
@@ -441,12 +414,8 @@ std::string ipam_error_path(const std::string& message) {
     return "";
 }
 
-// The request field for a loader path of the new network ("networks[N].FIELD...").
-std::string create_path(const std::string& loader_path) {
-    static const std::regex network_field(R"(^networks\[\d+\]\.?(.*)$)");
-    std::smatch m;
-    if (!std::regex_match(loader_path, m, network_field)) return loader_path;
-    const std::string field = m[1];
+// The request field for a field of the new network.
+std::string create_field(const std::string& field) {
     if (field == "vni") return kVxlanPath;
     if (field == "mtu") return kMtuPath;
     if (field == "subnet" || field == "gateway" || field == "ip_range") return field + "[0]";
@@ -566,9 +535,14 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
     try {
         next = load_config_json(doc);
     } catch (const ConfigError& e) {
-        LoaderMessage m = split_loader_message(e.what());
-        std::string path = create_path(m.path);
-        throw RequestError{path.empty() ? m.reason : fmt::format("{}: {}", path, m.reason), path};
+        // The new network's fields are the request's options, under their request names.
+        ErrorInfo info = e.info();
+        if (info.list == "networks" && info.name == net.name) {
+            info.list.clear();
+            info.index.reset();
+            info.field = create_field(info.field);
+        }
+        throw from_info(std::move(info));
     }
     json result =
         update(plane, state, std::move(next), std::move(work), bool_param(params, "dry_run"));
@@ -609,9 +583,33 @@ ordered_json reply_ok(const json& id, ordered_json result) {
     return r;
 }
 
-ordered_json reply_error(const json& id, const std::string& message, const std::string& path) {
+ordered_json reply_error(const json& id, const std::string& message, const std::string& path,
+                         ErrorKind kind = ErrorKind::Invalid) {
     ordered_json r = {{"ok", false}, {"error", message}};
     if (!path.empty()) r["path"] = path;
+    r["kind"] = to_string(kind);
+    if (!id.is_null()) r["id"] = id;
+    return r;
+}
+
+// An error as data: beside the message and the request field, what kind of error it is and,
+// for the configuration's rules, the object at fault, its field, the reason alone and the
+// object it clashes with (control/PROTOCOL.md, "Errors").
+ordered_json reply_error(const json& id, const RequestError& e) {
+    ordered_json r = {{"ok", false}, {"error", e.message}};
+    if (!e.path.empty()) r["path"] = e.path;
+    r["kind"] = to_string(e.kind);
+    if (e.info) {
+        const ErrorInfo& info = *e.info;
+        if (!info.object.empty()) r["object"] = info.object;
+        if (!info.name.empty()) r["name"] = info.name;
+        if (!info.field.empty()) r["field"] = info.field;
+        r["reason"] = info.reason;
+        if (info.conflict)
+            r["conflict"] = {{"object", info.conflict->object},
+                             {"name", info.conflict->name},
+                             {"path", info.conflict->path}};
+    }
     if (!id.is_null()) r["id"] = id;
     return r;
 }
@@ -695,18 +693,19 @@ ordered_json inspect(const model::Config& config, const NetworkState& state, con
     for (size_t i = 0; i < names->size(); i++) {
         const json& name = (*names)[i];
         std::string path = fmt::format("names[{}]", i);
-        if (!name.is_string()) throw RequestError{path + ": expected a string", path};
+        if (!name.is_string())
+            throw RequestError{path + ": expected a string", path, ErrorKind::Type};
         if (op == "network_inspect") {
             const model::Network* n = find_network(config, name.get<std::string>());
             if (n == nullptr)
                 throw RequestError{fmt::format("No such network: {}", name.get<std::string>()),
-                                   path};
+                                   path, ErrorKind::NotFound};
             out.push_back(network_inspect(config, *n, verbose, state.lb_indexes()));
         } else {
             const model::Service* s = find_service(config, name.get<std::string>());
             if (s == nullptr)
                 throw RequestError{fmt::format("no such service: {}", name.get<std::string>()),
-                                   path};
+                                   path, ErrorKind::NotFound};
             out.push_back(service_inspect(config, *s));
         }
     }
@@ -723,16 +722,18 @@ ordered_json handle_request(ControlPlane& plane, NetworkState& state, const std:
     try {
         request = json::parse(line);
     } catch (const json::parse_error& e) {
-        return reply_error(nullptr, fmt::format("request is not JSON: {}", e.what()), "");
+        return reply_error(nullptr, fmt::format("request is not JSON: {}", e.what()), "",
+                           ErrorKind::Syntax);
     }
-    if (!request.is_object()) return reply_error(nullptr, "request must be a JSON object", "");
+    if (!request.is_object())
+        return reply_error(nullptr, "request must be a JSON object", "", ErrorKind::Type);
     if (request.contains("id")) id = request["id"];
     if (!request.contains("op") || !request["op"].is_string())
         return reply_error(id,
                            "op: missing (one of version, get, stats, apply, diff, patch, "
                            "network_create, network_inspect, service_inspect, capture_start, "
                            "capture_status, capture_stop)",
-                           "op");
+                           "op", ErrorKind::Missing);
     std::string op = request["op"];
     const json params = request.value("params", json::object());
     try {
@@ -767,13 +768,16 @@ ordered_json handle_request(ControlPlane& plane, NetworkState& state, const std:
         if (op == "network_create") return reply_ok(id, network_create(plane, state, params));
         if (op == "network_inspect" || op == "service_inspect")
             return reply_ok(id, inspect(plane.config(), state, op, params));
-        return reply_error(id, fmt::format("op: unknown operation '{}'", op), "op");
+        return reply_error(id, fmt::format("op: unknown operation '{}'", op), "op",
+                           ErrorKind::NotFound);
     } catch (const RequestError& e) {
-        return reply_error(id, e.message, e.path);
+        return reply_error(id, e);
+    } catch (const ConfigError& e) {
+        return reply_error(id, from_info(e.info()));
     } catch (const json::exception& e) {
-        return reply_error(id, fmt::format("params: {}", e.what()), "params");
+        return reply_error(id, fmt::format("params: {}", e.what()), "params", ErrorKind::Type);
     } catch (const std::exception& e) {
-        return reply_error(id, e.what(), "");
+        return reply_error(id, e.what(), "", ErrorKind::Other);
     }
 }
 

@@ -861,8 +861,10 @@ TEST_CASE("service, task and load balancer errors", "[config][services]") {
               "node 'node2')");
         CHECK(error_of(with(base, "node: node2, ip", "node: node9, ip")) ==
               "t.yaml:57:27: load_balancers[0].node: unknown node 'node9'");
+        // Load balancers are checked before endpoints, so that an endpoint appended to the
+        // document meets every other object, as an attach does (control/model_index.hpp).
         CHECK(error_of(with(base, "ip: 10.0.1.6}", "ip: 10.0.1.10}")) ==
-              "t.yaml:57:38: load_balancers[0].ip: 10.0.1.10 duplicates endpoints[3].ip in network "
+              "t.yaml:43:9: endpoints[3].ip: 10.0.1.10 duplicates load_balancers[0].ip in network "
               "'blue'");
         CHECK(error_of(with(base, "{network: blue, node", "{network: green, node")) ==
               "t.yaml:57:15: load_balancers[0].network: unknown network 'green'");

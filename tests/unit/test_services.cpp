@@ -694,11 +694,14 @@ TEST_CASE("network_inspect and service_inspect: what vxmeshctl prints, in Docker
 
     // A name that matches nothing is an error naming it, with its index; so are bad params.
     r = call({{"op", "network_inspect"}, {"params", {{"names", {"web", "nosuch"}}}}});
-    CHECK(r.dump() == R"({"ok":false,"error":"No such network: nosuch","path":"names[1]"})");
+    CHECK(r.dump() ==
+          R"({"ok":false,"error":"No such network: nosuch","path":"names[1]","kind":"not_found"})");
     r = call({{"op", "service_inspect"}, {"params", {{"names", {"nosuch"}}}}});
-    CHECK(r.dump() == R"({"ok":false,"error":"no such service: nosuch","path":"names[0]"})");
+    CHECK(r.dump() ==
+          R"({"ok":false,"error":"no such service: nosuch","path":"names[0]","kind":"not_found"})");
     r = call({{"op", "service_inspect"}, {"params", json::object()}});
     CHECK(r["path"] == "names");
     r = call({{"op", "network_inspect"}, {"params", {{"names", {3}}}}});
-    CHECK(r.dump() == R"({"ok":false,"error":"names[0]: expected a string","path":"names[0]"})");
+    CHECK(r.dump() ==
+          R"({"ok":false,"error":"names[0]: expected a string","path":"names[0]","kind":"type"})");
 }
