@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace vxmesh::control {
 
@@ -34,7 +35,7 @@ struct BuildContext {
     std::unordered_map<std::string, uint16_t> access_ports; // config name → DPDK port id
     std::function<uint32_t(rte_be32_t)> nexthop_slot;       // interns a next hop's address
     const dp::NeighbourTable* neighbours = nullptr;
-    dp::CaptureSpec capture;                                 // inactive unless capturing
+    dp::CaptureSpec capture; // inactive unless capturing
     PortLimits underlay_limits;
     std::unordered_map<std::string, PortLimits> access_limits; // config name → limits
 };
@@ -49,5 +50,31 @@ model::Ipv4 peer_next_hop(const model::Node& node, const model::Peer& peer);
 // above the underlay's MTU or receive buffers; above the MTU or buffers of a port one
 // of its endpoints is on). Allocation failures throw BuildError too.
 std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const BuildContext& ctx);
+
+// What changed between the config `previous` was built from and `config`: endpoints
+// only (networks, peers, ports, node unchanged).
+struct EndpointDelta {
+    std::vector<model::Endpoint> added;   // in `config`, not in the previous config
+    std::vector<model::Endpoint> removed; // in the previous config, not in `config`
+};
+
+// The snapshot build_snapshot(config, ctx) would give, made from `previous` (built from
+// the previous config with the same ports/neighbours) by cloning its tables and applying
+// `delta`: a memcpy of the tables plus the change, where a full build of 100k endpoints
+// inserts every one. Throws BuildError as build_snapshot does, for the added endpoints
+// (same messages; a clash is reported against the added endpoint, as build_snapshot
+// reports it when the added endpoint comes after the one it clashes with in
+// config.endpoints, where an appended one is), and when a removed endpoint is not in
+// `previous`.
+//
+// From ctx it takes the generation, the capture and the access ports (ids and limits,
+// for the added endpoints). It keeps `previous`'s peers and so their next-hop slots, and
+// interns none (ctx.nexthop_slot is not called): the slots in force stay in force, so
+// publishing this snapshot must not be followed by NeighbourSlots::published(), which
+// would release every slot that no compile interned since the last one.
+std::unique_ptr<dp::Snapshot> rebuild_endpoints(const dp::Snapshot& previous,
+                                                const model::Config& config,
+                                                const EndpointDelta& delta,
+                                                const BuildContext& ctx);
 
 } // namespace vxmesh::control

@@ -14,7 +14,9 @@
 //
 // Keys are packed by the callers (key helpers in snapshot.hpp); the all-ones key marks
 // an empty slot and can never be inserted. Not thread-safe while building; immutable
-// (and safe to read from any thread) once built.
+// (and safe to read from any thread) once built. A change of a few endpoints is built
+// from the previous snapshot's tables: clone() copies one, erase() takes keys out (by
+// backward shift, so lookups go as if they had never been inserted).
 #pragma once
 
 #include <rte_common.h>
@@ -29,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -94,29 +97,29 @@ public:
 
     // A table for up to `entries` keys: 2 × entries slots rounded up to a power of two
     // (at least 16).
-    explicit FlatTable(size_t entries) {
-        size_t want = entries < 8 ? 16 : std::bit_ceil(entries * 2);
-        size_t bytes = want * sizeof(Slot);
-        // A big table is spread over many pages: without hugetlbfs (vxmesh runs with
-        // --no-huge on small machines) ask for transparent huge pages, or every lookup
-        // may miss the TLB as well as the cache. The memory is mapped fresh and 2 MB
-        // aligned so that it is first touched after the advice (malloc could hand back
-        // pages already faulted in as 4 KB ones).
-        if (bytes >= huge_page) {
-            slots_ = {static_cast<Slot*>(flat_table_detail::map_huge(bytes)), {bytes}};
-        } else {
-            void* p = std::aligned_alloc(RTE_CACHE_LINE_SIZE, bytes);
-            if (p == nullptr) throw std::bad_alloc();
-            slots_ = {static_cast<Slot*>(p), {0}};
-        }
-        for (size_t i = 0; i < want; i++)
+    explicit FlatTable(size_t entries) : FlatTable(Uninitialised{}, capacity_for(entries)) {
+        for (size_t i = 0; i < capacity(); i++)
             slots_[i] = {empty_key, 0};
-        mask_ = static_cast<uint32_t>(want - 1);
-        limit_ = want / 2;
     }
 
     FlatTable(FlatTable&&) noexcept = default;
     FlatTable& operator=(FlatTable&&) noexcept = default;
+
+    // A copy that holds at least `entries` keys. When they fit this table's limit, its
+    // slots are copied as they are, one memcpy: what a change of a few endpoints costs on
+    // a node with 100k of them, instead of inserting every key again. Otherwise every key
+    // is inserted into a table sized as FlatTable(entries) would be.
+    FlatTable clone(size_t entries) const {
+        if (entries > limit_) {
+            FlatTable bigger(entries);
+            for_each([&bigger](uint64_t key, uint64_t value) { bigger.insert(key, value); });
+            return bigger;
+        }
+        FlatTable copy(Uninitialised{}, capacity());
+        std::memcpy(copy.slots_.get(), slots_.get(), bytes());
+        copy.size_ = size_;
+        return copy;
+    }
 
     size_t size() const { return size_; }
     size_t capacity() const { return size_t{mask_} + 1; }
@@ -136,6 +139,35 @@ public:
         slots_[i] = {key, value};
         size_++;
         return Insert::Added;
+    }
+
+    // Control thread, while building: removes `key`, false when it was not there.
+    // Backward-shift deletion (no tombstones, so lookups still stop at the first empty
+    // slot): each later entry of the probe run moves back into the hole when its own
+    // probe, from its home slot, passes the hole; the run is then one shorter.
+    bool erase(uint64_t key) {
+        if (key == empty_key) return false;
+        uint32_t hole = slot_index(key);
+        for (; slots_[hole].key != key; hole = (hole + 1) & mask_)
+            if (slots_[hole].key == empty_key) return false;
+        for (uint32_t i = (hole + 1) & mask_; slots_[i].key != empty_key; i = (i + 1) & mask_) {
+            // It may move back when the hole lies between its home slot and it: distances
+            // along the probe direction, modulo the table size, as runs wrap at the end.
+            uint32_t home = slot_index(slots_[i].key);
+            if (((i - home) & mask_) >= ((i - hole) & mask_)) {
+                slots_[hole] = slots_[i];
+                hole = i;
+            }
+        }
+        slots_[hole] = {empty_key, 0};
+        size_--;
+        return true;
+    }
+
+    // Calls f(key, value) for every entry, in slot order.
+    template <typename F> void for_each(F&& f) const {
+        for (size_t i = 0; i < capacity(); i++)
+            if (slots_[i].key != empty_key) f(slots_[i].key, slots_[i].value);
     }
 
     uint32_t slot_index(uint64_t key) const { return crc32c_u64(key, hash_seed) & mask_; }
@@ -168,6 +200,31 @@ public:
     }
 
 private:
+    struct Uninitialised {};
+
+    static size_t capacity_for(size_t entries) {
+        return entries < 8 ? 16 : std::bit_ceil(entries * 2);
+    }
+
+    // `count` (a power of two) slots, left for the caller to fill.
+    FlatTable(Uninitialised, size_t count) {
+        size_t bytes = count * sizeof(Slot);
+        // A big table is spread over many pages: without hugetlbfs (vxmesh runs with
+        // --no-huge on small machines) ask for transparent huge pages, or every lookup
+        // may miss the TLB as well as the cache. The memory is mapped fresh and 2 MB
+        // aligned so that it is first touched after the advice (malloc could hand back
+        // pages already faulted in as 4 KB ones).
+        if (bytes >= huge_page) {
+            slots_ = {static_cast<Slot*>(flat_table_detail::map_huge(bytes)), {bytes}};
+        } else {
+            void* p = std::aligned_alloc(RTE_CACHE_LINE_SIZE, bytes);
+            if (p == nullptr) throw std::bad_alloc();
+            slots_ = {static_cast<Slot*>(p), {0}};
+        }
+        mask_ = static_cast<uint32_t>(count - 1);
+        limit_ = count / 2;
+    }
+
     static const uint64_t* probe(const Slot* slots, uint32_t mask, uint64_t key, uint32_t i) {
         for (;; i = (i + 1) & mask) {
             const Slot& s = slots[i];

@@ -79,10 +79,13 @@ struct FdbValue {
 
 // The endpoints attached to one access port. Most ports carry one endpoint (Docker
 // gives each container one veth per network), so the source check compares a few
-// MACs inline; a port with more falls back to the `sources` table.
+// MACs inline; a port with more falls back to the `sources` table. The inline MACs are
+// kept in ascending order, and cleared when the port overflows, so that the entry depends
+// only on which endpoints the port has: an endpoint change applied to the previous
+// snapshot gives the same entry as a full build (control/snapshot_build.hpp).
 struct PortSources {
     static constexpr uint8_t inline_max = 4;
-    uint8_t count = 0;
+    uint32_t count = 0;            // endpoints on the port, inline or not
     bool overflow = false;         // more than inline_max: use Snapshot::sources
     uint64_t mac[inline_max] = {}; // mac_pack() form
     uint16_t network[inline_max] = {};
@@ -141,6 +144,8 @@ struct Snapshot {
     const NeighbourTable* neighbours = nullptr;
     CaptureSpec capture; // active only while vxmeshctl capture runs
 
+    // Not copyable (its tables are big); rebuild_endpoints (control/snapshot_build.cpp)
+    // copies one field by field, cloning the tables: a new field is copied there too.
     Snapshot() = default;
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;
