@@ -79,8 +79,8 @@ private:
     void answer_lines(Client& c);
     bool flush(Client& c);
     bool wants_input(const Client& c) const;
-    bool has_work(const Client& c) const;        // complete requests it may be answered now
-    Reply answer(const std::string& line);       // the handler's reply; never throws
+    bool has_work(const Client& c) const;  // complete requests it may be answered now
+    Reply answer(const std::string& line); // the handler's reply; never throws
 
     std::string path_;
     Handler handler_;

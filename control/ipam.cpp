@@ -114,7 +114,6 @@ std::optional<uint64_t> parse_decimal(std::string_view s) {
     return value;
 }
 
-
 // Reads the state file's JSON; every complaint names the file and the field's path.
 struct StateReader {
     const std::string& source;
@@ -493,6 +492,19 @@ void Ipam::release_address(const std::string& network, Ipv4 address) {
     if (net.addresses.erase(address.value) == 0) {
         fail(network, fmt::format("{} is not allocated", format_ipv4(address)));
     }
+}
+
+std::vector<uint64_t> Ipam::cursors(const std::string& network) const {
+    std::vector<uint64_t> out;
+    for (const auto& s : find(network).subnets)
+        out.push_back(s.cursor);
+    return out;
+}
+
+void Ipam::restore_cursors(const std::string& network, const std::vector<uint64_t>& cursors) {
+    Network& net = find(network);
+    for (std::size_t i = 0; i < net.subnets.size() && i < cursors.size(); ++i)
+        net.subnets[i].cursor = cursors[i];
 }
 
 // ---------------------------------------------------------------------------------------

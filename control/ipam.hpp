@@ -123,6 +123,10 @@ public:
     // ip-range, as in Docker); does not move the cursor.
     void reserve_address(const std::string& network, model::Ipv4 address, const std::string& owner);
     void release_address(const std::string& network, model::Ipv4 address);
+    // The network's serial cursors, and putting them back: a change that allocated and is
+    // then refused leaves the next allocation where it would have been.
+    std::vector<uint64_t> cursors(const std::string& network) const;
+    void restore_cursors(const std::string& network, const std::vector<uint64_t>& cursors);
 
     NetworkInfo network(const std::string& name) const; // throws IpamError if unknown
     std::vector<std::string> network_names() const;     // sorted

@@ -15,7 +15,9 @@ std::string format_prefix(Ipv4 ip, unsigned length) {
     return fmt::format("{}/{}", format_ipv4(ip), length);
 }
 
-std::string format_prefix(const Ipv4Prefix& p) { return format_prefix(p.address, p.length); }
+std::string format_prefix(const Ipv4Prefix& p) {
+    return format_prefix(p.address, p.length);
+}
 
 std::string format_mac(const Mac& mac) {
     const auto& b = mac.bytes;
@@ -29,7 +31,9 @@ namespace vxmesh::model {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';

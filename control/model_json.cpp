@@ -78,10 +78,14 @@ json config_to_json(const model::Config& c) {
     if (n.underlay.mac) node["underlay"]["mac"] = model::format_mac(*n.underlay.mac);
     json ports = json::array(), networks = json::array(), peers = json::array(),
          endpoints = json::array(), services = json::array(), load_balancers = json::array();
-    for (const auto& p : c.ports) ports.push_back({{"name", p.name}, {"device", p.device}});
-    for (const auto& x : c.networks) networks.push_back(network_to_json(x));
-    for (const auto& x : c.peers) peers.push_back(peer_to_json(x));
-    for (const auto& x : c.endpoints) endpoints.push_back(endpoint_to_json(x));
+    for (const auto& p : c.ports)
+        ports.push_back({{"name", p.name}, {"device", p.device}});
+    for (const auto& x : c.networks)
+        networks.push_back(network_to_json(x));
+    for (const auto& x : c.peers)
+        peers.push_back(peer_to_json(x));
+    for (const auto& x : c.endpoints)
+        endpoints.push_back(endpoint_to_json(x));
     for (const auto& x : c.services)
         services.push_back(service_to_json(x));
     for (const auto& x : c.load_balancers)

@@ -17,12 +17,16 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace vxmesh::control {
 
@@ -651,6 +655,108 @@ model::Config NetworkState::merge(const model::Config& from_file, SocketObjects 
     return merged;
 }
 
+namespace {
+
+// A list of the state file's objects (JSON) that journal records change by name.
+class NamedList {
+public:
+    NamedList(json& list, std::function<std::string(const json&)> key)
+        : list_(list), key_(std::move(key)) {
+        for (std::size_t i = 0; i < list_.size(); ++i)
+            at_.emplace(key_(list_[i]), i);
+    }
+    void remove(const std::string& key) {
+        if (auto it = at_.find(key); it != at_.end()) {
+            list_[it->second] = nullptr; // dropped by done(), so that positions stay
+            at_.erase(it);
+        }
+    }
+    void add(const json& object) {
+        at_[key_(object)] = list_.size();
+        list_.push_back(object);
+    }
+    void done() {
+        json kept = json::array();
+        for (json& o : list_)
+            if (!o.is_null()) kept.push_back(std::move(o));
+        list_ = std::move(kept);
+    }
+
+private:
+    json& list_;
+    std::function<std::string(const json&)> key_;
+    std::unordered_map<std::string, std::size_t> at_;
+};
+
+std::string text_of(const json& object, const char* key) {
+    auto it = object.find(key);
+    if (it == object.end() || !it->is_string())
+        throw std::runtime_error(fmt::format("{}: missing or not a string", key));
+    return it->get<std::string>();
+}
+
+} // namespace
+
+uint64_t NetworkState::replay_journal(const std::string& text, uint64_t written, json& doc) {
+    auto name = [](const json& o) { return o.is_object() ? text_of(o, "name") : std::string(); };
+    auto lb = [](const json& o) {
+        return o.is_object() ? text_of(o, "network") + '\n' + text_of(o, "node") : std::string();
+    };
+    NamedList peers(doc["peers"], name), endpoints(doc["endpoints"], name),
+        load_balancers(doc["load_balancers"], lb);
+    uint64_t last = written;
+    std::size_t line_no = 0;
+    for (std::size_t at = 0; at < text.size();) {
+        const std::size_t end = text.find('\n', at);
+        // A last record without its newline was being written when vxmesh stopped: it was
+        // never acknowledged.
+        if (end == std::string::npos) break;
+        ++line_no;
+        const std::string_view line(text.data() + at, end - at);
+        at = end + 1;
+        json record;
+        try {
+            record = json::parse(line);
+        } catch (const json::exception& e) {
+            throw std::runtime_error(fmt::format("record {}: {}", line_no, e.what()));
+        }
+        if (!record.is_object() || !record.contains("seq") || !record["seq"].is_number_unsigned() ||
+            !record.contains("change") || !record["change"].is_object())
+            throw std::runtime_error(fmt::format("record {}: not a change record", line_no));
+        const uint64_t seq = record["seq"].get<uint64_t>();
+        if (seq <= written) continue; // already in the state file
+        last = std::max(last, seq);
+        const json& c = record["change"];
+        auto each = [&](const char* key, auto apply) {
+            if (!c.contains(key)) return;
+            if (!c[key].is_array())
+                throw std::runtime_error(fmt::format("record {}: {}: not a list", line_no, key));
+            for (const json& item : c[key]) {
+                try {
+                    apply(item);
+                } catch (const std::exception& e) {
+                    throw std::runtime_error(
+                        fmt::format("record {}: {}: {}", line_no, key, e.what()));
+                }
+            }
+        };
+        auto text = [](const json& item) {
+            if (!item.is_string()) throw std::runtime_error("not a name");
+            return item.get<std::string>();
+        };
+        each("removed_peers", [&](const json& i) { peers.remove(text(i)); });
+        each("removed_endpoints", [&](const json& i) { endpoints.remove(text(i)); });
+        each("removed_load_balancers", [&](const json& i) { load_balancers.remove(lb(i)); });
+        each("added_peers", [&](const json& i) { peers.add(i); });
+        each("added_endpoints", [&](const json& i) { endpoints.add(i); });
+        each("added_load_balancers", [&](const json& i) { load_balancers.add(i); });
+    }
+    peers.done();
+    endpoints.done();
+    load_balancers.done();
+    return last;
+}
+
 model::Config NetworkState::restore(const model::Config& from_file) {
     const std::string& path = settings_.path;
     std::vector<model::Network> stored;
@@ -708,6 +814,24 @@ model::Config NetworkState::restore(const model::Config& from_file) {
                          {"endpoints", state.value("endpoints", json::array())},
                          {"services", state.value("services", json::array())},
                          {"load_balancers", state.value("load_balancers", json::array())}};
+        // The journal's changes since the file was written, made to the kept objects
+        // before they are read.
+        uint64_t written = 0;
+        if (state.contains("journal")) {
+            if (!state["journal"].is_number_unsigned())
+                throw corrupt("journal: not a record number");
+            written = state["journal"].get<uint64_t>();
+        }
+        journal_seq_ = written;
+        bool journal_exists = false;
+        const std::string journal = read_text(journal_path(), journal_exists);
+        try {
+            journal_seq_ = replay_journal(journal, written, kept_doc);
+        } catch (const std::runtime_error& e) {
+            throw std::runtime_error(
+                fmt::format("{}: corrupt journal: {}", journal_path(), e.what()));
+        }
+        journal_bytes_ = journal.size();
         try {
             const model::Config objects = parse_config_json(kept_doc);
             kept.peers = objects.peers;
@@ -775,15 +899,17 @@ std::vector<std::string> NetworkState::commit_with(ControlPlane& plane, const mo
     if (dry_run) return {};
     plane.apply(next);
     ipam_ = std::move(work);
+    index_valid_ = false; // built again by the next typed change
     if (file_names != nullptr) file_names_ = *file_names;
     update_lb_indexes(next);
     changes_++;
     if (settings_.path.empty()) return {};
+    full_save_due_ = true; // a whole change is written whole, not journaled
     if (settings_.group_commit) {
         unsaved_ = true; // saved by flush(), before the change is acknowledged
         return {};
     }
-    if (std::string error = try_save(plane.config(), "after a change"); !error.empty())
+    if (std::string error = try_save_due(plane.config(), "after a change"); !error.empty())
         return {unsaved_warning(error)};
     return {};
 }
@@ -794,7 +920,7 @@ std::string NetworkState::unsaved_warning(const std::string& error) {
 
 std::string NetworkState::flush(const model::Config& running) {
     if (!unsaved_ || settings_.path.empty()) return {};
-    if (std::string error = try_save(running, "after a change"); !error.empty())
+    if (std::string error = try_save_due(running, "after a change"); !error.empty())
         return unsaved_warning(error);
     unsaved_ = false;
     return {};
@@ -816,6 +942,7 @@ std::string NetworkState::try_save(const model::Config& running, const char* whe
 std::string NetworkState::state_json(const model::Config& running) const {
     json state;
     state["version"] = kStateVersion;
+    state["journal"] = journal_seq_; // the journal's records up to this one are in here
     json networks = json::array();
     json from_file = json::array();
     for (const auto& n : running.networks) {
@@ -858,16 +985,427 @@ std::string NetworkState::state_json(const model::Config& running) const {
 void NetworkState::save(const model::Config& running) {
     const std::string& path = settings_.path;
     std::string text = state_json(running);
-    if (text == saved_) return; // unchanged: no need to write (and fsync) it again
-    const auto dir = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) {
-        throw std::runtime_error(
-            fmt::format("cannot save state {}: mkdir {}: {}", path, dir.string(), ec.message()));
+    if (text != saved_) { // unchanged: no need to write (and fsync) it again
+        const auto dir = std::filesystem::path(path).parent_path();
+        std::error_code ec;
+        if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            throw std::runtime_error(fmt::format("cannot save state {}: mkdir {}: {}", path,
+                                                 dir.string(), ec.message()));
+        }
+        write_file_atomically(path, text, "state");
+        saved_ = std::move(text);
     }
-    write_file_atomically(path, text, "state");
-    saved_ = std::move(text);
+    // The file holds every change up to journal_seq_: the journal's records are done with.
+    pending_journal_.clear();
+    full_save_due_ = false;
+    if (journal_bytes_ > 0 || std::filesystem::exists(journal_path())) {
+        const int fd = ::open(journal_path().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd >= 0) {
+            ::fdatasync(fd);
+            ::close(fd);
+        }
+        journal_bytes_ = 0;
+    }
+}
+
+} // namespace vxmesh::control
+
+// ---------------------------------------------------------------------------------------
+// Typed changes and the journal
+
+namespace vxmesh::control {
+
+namespace {
+
+// What a refused typed operation says, at "ops[N]" and the field given.
+[[noreturn]] void op_error(const TypedOp& op, ErrorKind kind, const std::string& within,
+                           const std::string& reason, const std::string& object = "",
+                           const std::string& name = "") {
+    ErrorInfo info;
+    info.kind = kind;
+    info.object = object;
+    info.name = name;
+    info.list = "ops";
+    info.index = op.op;
+    info.within = within;
+    info.reason = reason;
+    throw ConfigError(std::move(info));
+}
+
+const char* kind_name(TypedOp::Kind kind) {
+    return kind == TypedOp::Kind::Endpoint ? "endpoint" : "peer";
+}
+
+// The endpoints on `node`, by name, for a message (an error path: a scan is fine).
+std::string endpoints_on(const model::Config& config, const ConfigChange& change,
+                         const std::string& node) {
+    std::set<std::string> gone;
+    for (const auto& e : change.removed_endpoints)
+        gone.insert(e.name);
+    std::vector<std::string> names;
+    for (const auto& e : config.endpoints)
+        if (e.node == node && !gone.count(e.name)) names.push_back(e.name);
+    for (const auto& e : change.added_endpoints)
+        if (e.node == node) names.push_back(e.name);
+    return fmt::format("{}", fmt::join(names, ", "));
+}
+
+json change_record(uint64_t seq, const ConfigChange& c) {
+    json out = json::object();
+    auto names = [](const auto& list) {
+        json a = json::array();
+        for (const auto& o : list)
+            a.push_back(o.name);
+        return a;
+    };
+    auto objects = [](const auto& list, auto to_json) {
+        json a = json::array();
+        for (const auto& o : list)
+            a.push_back(to_json(o));
+        return a;
+    };
+    if (!c.removed_peers.empty()) out["removed_peers"] = names(c.removed_peers);
+    if (!c.removed_endpoints.empty()) out["removed_endpoints"] = names(c.removed_endpoints);
+    if (!c.removed_load_balancers.empty()) {
+        json a = json::array();
+        for (const auto& lb : c.removed_load_balancers)
+            a.push_back({{"network", lb.network}, {"node", lb.node}});
+        out["removed_load_balancers"] = a;
+    }
+    if (!c.added_peers.empty()) out["added_peers"] = objects(c.added_peers, peer_to_json);
+    if (!c.added_endpoints.empty())
+        out["added_endpoints"] = objects(c.added_endpoints, endpoint_to_json);
+    if (!c.added_load_balancers.empty())
+        out["added_load_balancers"] = objects(c.added_load_balancers, load_balancer_to_json);
+    return {{"seq", seq}, {"change", out}};
+}
+
+} // namespace
+
+const ModelIndex& NetworkState::index(const ControlPlane& plane) {
+    if (!index_valid_) {
+        // IPAM too is made to hold the configuration, as a whole change would (it already
+        // does whenever vxmesh made the configuration itself).
+        Ipam fresh = ipam_;
+        reconcile(fresh, plane.config());
+        ipam_ = std::move(fresh);
+        index_ = ModelIndex::of(plane.config());
+        index_valid_ = true;
+    }
+    return index_;
+}
+
+ChangeOutcome NetworkState::change(ControlPlane& plane, const std::vector<TypedOp>& ops,
+                                   bool dry_run) {
+    index(plane);
+    const model::Config& current = plane.config();
+    const RuleContext ctx{current, nullptr};
+    ConfigChange change;
+    ChangeOutcome out;
+    // Everything done to IPAM and the index, undone in reverse when the change is refused.
+    std::vector<std::function<void()>> undo;
+    auto rollback = [&] {
+        for (auto it = undo.rbegin(); it != undo.rend(); ++it)
+            (*it)();
+    };
+    // (network, node) pairs whose tasks changed, in the order first seen.
+    std::vector<std::pair<std::string, std::string>> task_places;
+    auto task_place = [&](const model::Endpoint& e) {
+        if (e.service.empty()) return;
+        std::pair place{e.network, e.node};
+        if (std::find(task_places.begin(), task_places.end(), place) == task_places.end())
+            task_places.push_back(std::move(place));
+    };
+    auto ipam_step = [&](const TypedOp& op, const std::string& field, auto step) {
+        try {
+            step();
+        } catch (const IpamError& e) {
+            op_error(op, ErrorKind::Capacity, field, e.what());
+        }
+    };
+    try {
+        for (const TypedOp& op : ops) {
+            const char* kind = kind_name(op.kind);
+            if (op.action == TypedOp::Action::Remove) {
+                if (op.kind == TypedOp::Kind::Endpoint) {
+                    const model::Endpoint* found = index_.endpoint(op.name);
+                    if (found == nullptr)
+                        op_error(op, ErrorKind::NotFound, "name",
+                                 fmt::format("no endpoint '{}'", op.name), kind, op.name);
+                    const model::Endpoint e = *found;
+                    auto added =
+                        std::find_if(change.added_endpoints.begin(), change.added_endpoints.end(),
+                                     [&](const model::Endpoint& a) { return a.name == e.name; });
+                    if (added != change.added_endpoints.end())
+                        change.added_endpoints.erase(added);
+                    else
+                        change.removed_endpoints.push_back(e);
+                    ipam_.release_address(e.network, e.ip);
+                    undo.push_back([this, e] {
+                        ipam_.reserve_address(e.network, e.ip, e.name);
+                        index_.add(e);
+                    });
+                    index_.remove_endpoint(e.name);
+                    task_place(e);
+                } else {
+                    const model::Peer* found = index_.peer(op.name);
+                    if (found == nullptr)
+                        op_error(op, ErrorKind::NotFound, "name",
+                                 fmt::format("no peer '{}'", op.name), kind, op.name);
+                    if (index_.endpoints_on(op.name) > 0)
+                        op_error(op, ErrorKind::InUse, "",
+                                 fmt::format("peer '{}' is in use by endpoint(s): {}", op.name,
+                                             endpoints_on(current, change, op.name)),
+                                 kind, op.name);
+                    const model::Peer p = *found;
+                    auto added =
+                        std::find_if(change.added_peers.begin(), change.added_peers.end(),
+                                     [&](const model::Peer& a) { return a.name == p.name; });
+                    if (added != change.added_peers.end())
+                        change.added_peers.erase(added);
+                    else
+                        change.removed_peers.push_back(p);
+                    undo.push_back([this, p] { index_.add(p); });
+                    index_.remove_peer(p.name);
+                }
+                continue;
+            }
+            const std::string name = op.object["name"];
+            const Place at{"ops", op.op, "object"};
+            if (op.kind == TypedOp::Kind::Peer) {
+                if (index_.peer(name) != nullptr)
+                    op_error(op, ErrorKind::Exists, "object.name",
+                             fmt::format("peer '{}' already exists", name), kind, name);
+                model::Peer p = read_peer_json(op.object, at);
+                index_.check_peer(p, at, ctx);
+                index_.add(p);
+                undo.push_back([this, name] { index_.remove_peer(name); });
+                change.added_peers.push_back(std::move(p));
+                continue;
+            }
+            if (index_.endpoint(name) != nullptr)
+                op_error(op, ErrorKind::Exists, "object.name",
+                         fmt::format("endpoint '{}' already exists", name), kind, name);
+            json object = op.object;
+            bool allocated = false;
+            if (!object.contains("ip") || object["ip"].is_null()) {
+                // Docker's order: the tasks' addresses, serially, as they come.
+                if (!object.contains("network") || object["network"].is_null())
+                    op_error(op, ErrorKind::Missing, "object", "missing required field 'network'",
+                             kind, name);
+                if (!object["network"].is_string())
+                    op_error(
+                        op, ErrorKind::Type, "object.network",
+                        fmt::format("expected a network name, got {}", object["network"].dump()),
+                        kind, name);
+                const std::string network = object["network"];
+                if (index_.network(network) == nullptr)
+                    op_error(op, ErrorKind::Unknown, "object.network",
+                             fmt::format("unknown network '{}'", network), kind, name);
+                const std::vector<uint64_t> cursors = ipam_.cursors(network);
+                model::Ipv4 ip;
+                ipam_step(op, "object.ip", [&] { ip = ipam_.allocate_address(network, name); });
+                undo.push_back([this, network, ip, cursors] {
+                    ipam_.release_address(network, ip);
+                    ipam_.restore_cursors(network, cursors);
+                });
+                object["ip"] = model::format_ipv4(ip);
+                allocated = true;
+            }
+            model::Endpoint e = read_endpoint_json(object, at);
+            if (allocated) {
+                // Its address was free in IPAM; the rules still check the rest.
+                index_.check_endpoint(e, at, ctx);
+                out.allocated.push_back({{"name", e.name},
+                                         {"network", e.network},
+                                         {"ip", model::format_ipv4(e.ip)},
+                                         {"mac", model::format_mac(e.mac)}});
+            } else {
+                index_.check_endpoint(e, at, ctx);
+                ipam_step(op, "object.ip", [&] { ipam_.reserve_address(e.network, e.ip, e.name); });
+                undo.push_back([this, e] { ipam_.release_address(e.network, e.ip); });
+            }
+            index_.add(e);
+            undo.push_back([this, name] { index_.remove_endpoint(name); });
+            task_place(e);
+            change.added_endpoints.push_back(std::move(e));
+        }
+
+        // Load balancers follow the tasks: a node's goes with its last task on a network,
+        // and one comes, after the tasks' addresses, where its first task appears (networks
+        // in their order, this node before the peers, as allocate_load_balancers()).
+        std::vector<model::LoadBalancer> wanted;
+        for (const auto& [network, node] : task_places) {
+            const model::LoadBalancer* lb = index_.load_balancer(network, node);
+            const bool tasks = index_.tasks_at(network, node) > 0;
+            if (!tasks && lb != nullptr) {
+                const model::LoadBalancer gone = *lb;
+                change.removed_load_balancers.push_back(gone);
+                ipam_.release_address(gone.network, gone.ip);
+                index_.remove_load_balancer(gone.network, gone.node);
+                undo.push_back([this, gone] {
+                    ipam_.reserve_address(gone.network, gone.ip, load_balancer_name(gone));
+                    index_.add(gone);
+                });
+            } else if (tasks && lb == nullptr) {
+                wanted.push_back(model::LoadBalancer{network, node, {}, {}});
+            }
+        }
+        if (!wanted.empty()) {
+            auto network_rank = [&](const std::string& n) {
+                for (std::size_t i = 0; i < current.networks.size(); ++i)
+                    if (current.networks[i].name == n) return i;
+                return current.networks.size();
+            };
+            auto node_rank = [&](const std::string& n) -> std::size_t {
+                if (n == current.node.name) return 0;
+                for (std::size_t i = 0; i < current.peers.size(); ++i)
+                    if (current.peers[i].name == n) return i + 1;
+                for (std::size_t i = 0; i < change.added_peers.size(); ++i)
+                    if (change.added_peers[i].name == n) return current.peers.size() + i + 1;
+                return SIZE_MAX;
+            };
+            std::stable_sort(wanted.begin(), wanted.end(), [&](const auto& a, const auto& b) {
+                return std::pair{network_rank(a.network), node_rank(a.node)} <
+                       std::pair{network_rank(b.network), node_rank(b.node)};
+            });
+            for (model::LoadBalancer& lb : wanted) {
+                const std::vector<uint64_t> cursors = ipam_.cursors(lb.network);
+                try {
+                    lb.ip = ipam_.allocate_address(lb.network, load_balancer_name(lb));
+                } catch (const IpamError& e) {
+                    ErrorInfo info;
+                    info.kind = ErrorKind::Capacity;
+                    info.object = "load_balancer";
+                    info.name = load_balancer_name(lb);
+                    info.reason = fmt::format("IPAM: {}", e.what());
+                    throw ConfigError(std::move(info));
+                }
+                undo.push_back([this, lb, cursors] {
+                    ipam_.release_address(lb.network, lb.ip);
+                    ipam_.restore_cursors(lb.network, cursors);
+                    index_.remove_load_balancer(lb.network, lb.node);
+                });
+                index_.add(lb);
+                change.added_load_balancers.push_back(lb);
+                out.load_balancers.push_back(lb);
+            }
+        }
+
+        if (!dry_run) plane.apply_change(change);
+    } catch (...) {
+        rollback();
+        throw;
+    }
+
+    // What changed, as config_diff() says it: kind by kind, removals (an object removed
+    // and added again is an update) then additions, each by name.
+    auto list = [&](const char* kind, const auto& removed, const auto& added, auto key) {
+        std::map<std::string, const void*> before, after;
+        std::map<std::string, bool> same;
+        for (const auto& o : removed)
+            before[key(o)] = &o;
+        for (const auto& o : added) {
+            after[key(o)] = &o;
+            if (auto it = before.find(key(o)); it != before.end())
+                same[key(o)] = *static_cast<const std::decay_t<decltype(o)>*>(it->second) == o;
+        }
+        for (const auto& [name, p] : before) {
+            if (!after.count(name))
+                out.changes.push_back({{"action", "remove"}, {"kind", kind}, {"name", name}});
+            else if (!same[name])
+                out.changes.push_back({{"action", "update"}, {"kind", kind}, {"name", name}});
+        }
+        for (const auto& [name, p] : after)
+            if (!before.count(name))
+                out.changes.push_back({{"action", "add"}, {"kind", kind}, {"name", name}});
+    };
+    auto by_name = [](const auto& o) { return o.name; };
+    list("peer", change.removed_peers, change.added_peers, by_name);
+    list("endpoint", change.removed_endpoints, change.added_endpoints, by_name);
+    list("load_balancer", change.removed_load_balancers, change.added_load_balancers,
+         [](const model::LoadBalancer& lb) { return load_balancer_name(lb); });
+    if (dry_run) {
+        rollback();
+        return out;
+    }
+
+    // Docker's LB indexes: a (service, network) takes the next mark with its first task
+    // and gives it up with its last, as update_lb_indexes() finds them.
+    for (const auto& e : change.added_endpoints) {
+        if (e.service.empty()) continue;
+        if (lb_indexes_.try_emplace(std::pair{e.service, e.network}, next_lb_index_).second)
+            ++next_lb_index_;
+    }
+    for (const auto& e : change.removed_endpoints)
+        if (!e.service.empty() && index_.tasks_of(e.service, e.network) == 0)
+            lb_indexes_.erase({e.service, e.network});
+
+    changes_++;
+    if (settings_.path.empty()) return out;
+    pending_journal_.push_back(change_record(++journal_seq_, change).dump());
+    if (settings_.group_commit) {
+        unsaved_ = true; // in the journal at flush(), before the change is acknowledged
+        return out;
+    }
+    if (std::string error = try_save_due(plane.config(), "after a change"); !error.empty())
+        out.warnings.push_back(unsaved_warning(error));
+    return out;
+}
+
+void NetworkState::append_journal() {
+    if (pending_journal_.empty()) return;
+    std::string text;
+    for (const std::string& line : pending_journal_) {
+        text += line;
+        text += '\n';
+    }
+    const std::string path = journal_path();
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw std::runtime_error(
+            fmt::format("cannot append to the journal {}: {}", path, std::strerror(errno)));
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    const int err = errno;
+    if (done < text.size() || ::fdatasync(fd) != 0) {
+        const std::string why = std::strerror(done < text.size() ? err : errno);
+        // A torn record in the middle would make the journal unreadable: cut it off, or,
+        // failing that, have the next save rewrite the state file and empty the journal.
+        if (::ftruncate(fd, static_cast<off_t>(journal_bytes_)) != 0) full_save_due_ = true;
+        ::close(fd);
+        throw std::runtime_error(fmt::format("cannot append to the journal {}: {}", path, why));
+    }
+    ::close(fd);
+    journal_bytes_ += text.size();
+    pending_journal_.clear();
+}
+
+std::string NetworkState::try_save_due(const model::Config& running, const char* when) {
+    std::size_t pending = 0;
+    for (const std::string& line : pending_journal_)
+        pending += line.size() + 1;
+    // The journal is folded into the file once it holds as much as the file: each whole
+    // write is paid for by as many bytes of appended changes.
+    const bool compact =
+        journal_bytes_ + pending > std::max<std::size_t>(saved_.size(), std::size_t{1} << 20);
+    if (full_save_due_ || compact) return try_save(running, when);
+    try {
+        append_journal();
+        return {};
+    } catch (const std::exception& e) {
+        if (settings_.log)
+            settings_.log(fmt::format("warning: state not saved {}: {}; what runs is not kept "
+                                      "across a restart until a save succeeds",
+                                      when, e.what()));
+        return e.what();
+    }
 }
 
 } // namespace vxmesh::control

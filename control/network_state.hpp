@@ -34,9 +34,13 @@
 //    network, node or port gone): vxmesh does not start, a reload is rejected.
 #pragma once
 
+#include "control/config_change.hpp"
 #include "control/ipam.hpp"
 #include "control/model.hpp"
+#include "control/model_index.hpp"
 #include "control/network_inspect.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -117,6 +121,26 @@ struct SocketObjects {
     std::vector<model::Service> services;
 };
 
+// One operation of a patch on an endpoint or a peer, as the request gave it: the typed
+// path (NetworkState::change) carries these out without touching the rest of the model.
+struct TypedOp {
+    enum class Action : uint8_t { Add, Remove };
+    enum class Kind : uint8_t { Endpoint, Peer };
+    Action action = Action::Add;
+    Kind kind = Kind::Endpoint;
+    std::size_t op = 0;    // its index in the request's "ops", for error paths
+    nlohmann::json object; // Add: the object (an endpoint's "ip" may be absent)
+    std::string name;      // Remove: the name
+};
+
+// What a typed change did, as the patch reply says it.
+struct ChangeOutcome {
+    nlohmann::json changes = nlohmann::json::array();   // as config_diff() lists them
+    nlohmann::json allocated = nlohmann::json::array(); // [{name, network, ip, mac}]
+    std::vector<model::LoadBalancer> load_balancers;    // given an address by this change
+    std::vector<std::string> warnings;
+};
+
 class NetworkState {
 public:
     explicit NetworkState(StateSettings settings = {});
@@ -168,6 +192,28 @@ public:
     std::vector<std::string> commit(ControlPlane& plane, const model::Config& next, Ipam work,
                                     bool dry_run);
 
+    // Typed operations on endpoints and peers (an orchestrator's attach, detach, node join
+    // or leave), in O(size of the change): each object is read as the loader reads one,
+    // checked by the model's rules against the index kept here (index()), given its address
+    // by IPAM (Docker's order: the tasks, then a node's load balancer on a network where its
+    // first task appears); load balancers whose last task went are removed. Then the plane
+    // applies it as one generation (ControlPlane::apply_change) and the state file's journal
+    // records it. Throws ConfigError (at "ops[N]...") or what the plane throws, and then
+    // nothing has changed: IPAM and the index are put back as they were.
+    ChangeOutcome change(ControlPlane& plane, const std::vector<TypedOp>& ops, bool dry_run);
+
+    // The model's index (control/model_index.hpp) for `plane`'s configuration, built from it
+    // when a change of the whole configuration left it behind.
+    const ModelIndex& index(const ControlPlane& plane);
+
+    // Makes the journal's records after `written` (the state file's "journal") to `doc`'s
+    // peers, endpoints and load balancers; returns the last record's number. Throws
+    // std::runtime_error naming the record at fault.
+    static uint64_t replay_journal(const std::string& text, uint64_t written, nlohmann::json& doc);
+
+    // The journal beside the state file: PATH.journal.
+    std::string journal_path() const { return settings_.path + ".journal"; }
+
     // The state file's text for `running`.
     std::string state_json(const model::Config& running) const;
 
@@ -193,6 +239,11 @@ private:
                         const std::string& where) const;
     SocketObjects socket_objects(const model::Config& running) const;
     void save(const model::Config& running);
+    // Appends the journal records waiting in pending_journal_, and syncs them.
+    void append_journal();
+    // Saves what is due: the whole file when a change of the whole configuration (or a
+    // journal grown past the file) asks for it, else the journal's new records.
+    std::string try_save_due(const model::Config& running, const char* when);
     // save(), its failure logged (settings.log) and returned ("" when saved).
     std::string try_save(const model::Config& running, const char* when);
     void update_lb_indexes(const model::Config& running);
@@ -210,6 +261,14 @@ private:
     bool unsaved_ = false; // group commit: a change is not in the file yet
     LbIndexes lb_indexes_;
     uint32_t next_lb_index_ = 256;
+    ModelIndex index_;
+    bool index_valid_ = false; // index_ describes the plane's configuration
+    // The journal: typed changes since the state file was last written, one JSON line
+    // each, numbered; the file says up to which number it holds them ("journal").
+    uint64_t journal_seq_ = 0;                 // the last record's number
+    std::vector<std::string> pending_journal_; // records not yet appended (group commit)
+    std::size_t journal_bytes_ = 0;            // what the journal holds now
+    bool full_save_due_ = false;               // a whole-configuration change is not in the file
 };
 
 } // namespace vxmesh::control

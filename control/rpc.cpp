@@ -614,6 +614,55 @@ ordered_json reply_error(const json& id, const RequestError& e) {
     return r;
 }
 
+json load_balancers_json(const std::vector<model::LoadBalancer>& given) {
+    json lbs = json::array();
+    for (const auto& lb : given)
+        lbs.push_back({{"network", lb.network},
+                       {"node", lb.node},
+                       {"ip", model::format_ipv4(lb.ip)},
+                       {"mac", model::format_mac(model::default_mac(lb.ip))}});
+    return lbs;
+}
+
+// A patch whose operations all add or remove endpoints or peers, each well formed, as typed
+// operations (NetworkState::change); nullopt for any other patch, which the whole-document
+// path carries out (and whose errors it reports).
+std::optional<std::vector<TypedOp>> typed_ops(const json& params) {
+    auto it = params.find("ops");
+    if (it == params.end() || !it->is_array() || it->empty()) return std::nullopt;
+    std::vector<TypedOp> out;
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        const json& op = (*it)[i];
+        if (!op.is_object()) return std::nullopt;
+        const std::string action = text_field(op, "op"), kind = text_field(op, "kind");
+        TypedOp t;
+        t.op = i;
+        if (kind == "endpoint")
+            t.kind = TypedOp::Kind::Endpoint;
+        else if (kind == "peer")
+            t.kind = TypedOp::Kind::Peer;
+        else
+            return std::nullopt;
+        if (action == "add") {
+            auto object = op.find("object");
+            if (object == op.end() || !object->is_object() || !object->contains("name") ||
+                !(*object)["name"].is_string())
+                return std::nullopt;
+            t.action = TypedOp::Action::Add;
+            t.object = *object;
+        } else if (action == "remove") {
+            auto name = op.find("name");
+            if (name == op.end() || !name->is_string()) return std::nullopt;
+            t.action = TypedOp::Action::Remove;
+            t.name = *name;
+        } else {
+            return std::nullopt;
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
 json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam work, bool dry_run,
             ServiceAllocations given) {
     try {
@@ -639,16 +688,8 @@ json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam w
                 {{"service", v.service}, {"network", v.network}, {"ip", model::format_ipv4(v.ip)}});
         result["allocated_vips"] = vips;
     }
-    if (!given.load_balancers.empty()) {
-        json lbs = json::array();
-        for (const auto& lb : given.load_balancers) {
-            lbs.push_back({{"network", lb.network},
-                           {"node", lb.node},
-                           {"ip", model::format_ipv4(lb.ip)},
-                           {"mac", model::format_mac(model::default_mac(lb.ip))}});
-        }
-        result["allocated_load_balancers"] = lbs;
-    }
+    if (!given.load_balancers.empty())
+        result["allocated_load_balancers"] = load_balancers_json(given.load_balancers);
     if (!warnings.empty()) result["warnings"] = warnings;
     return result;
 }
@@ -759,6 +800,17 @@ ordered_json handle_request(ControlPlane& plane, NetworkState& state, const std:
                 id, update(plane, state, std::move(next), state.ipam(), op == "diff" || dry_run));
         }
         if (op == "patch") {
+            if (auto ops = typed_ops(params)) {
+                ChangeOutcome c = state.change(plane, *ops, dry_run);
+                json result = {{"generation", plane.generation()},
+                               {"dry_run", dry_run},
+                               {"changes", std::move(c.changes)}};
+                if (!c.load_balancers.empty())
+                    result["allocated_load_balancers"] = load_balancers_json(c.load_balancers);
+                if (!c.warnings.empty()) result["warnings"] = c.warnings;
+                if (!c.allocated.empty()) result["allocated"] = std::move(c.allocated);
+                return reply_ok(id, result);
+            }
             Patched p = apply_patch(plane.config(), state.ipam(), params);
             json result = update(plane, state, std::move(p.config), std::move(p.work), dry_run,
                                  std::move(p.services));

@@ -3,6 +3,7 @@
 // be tested directly; control/control_socket.cpp carries the lines.
 #pragma once
 
+#include "control/config_change.hpp"
 #include "control/model.hpp"
 #include "control/network_state.hpp"
 
@@ -24,6 +25,14 @@ public:
     // Compile and publish `next` as one new generation. Throws std::exception with a
     // message when it is rejected; the running tables and config then stay as they were.
     virtual void apply(const model::Config& next) = 0;
+    // The same for a typed change (control/config_change.hpp) of config(): one new
+    // generation, config() then changed in place. A plane can publish it without compiling
+    // what did not change; by default it applies a changed copy.
+    virtual void apply_change(const ConfigChange& change) {
+        model::Config next = config();
+        control::apply_change(next, change);
+        apply(next);
+    }
     virtual nlohmann::json stats() const = 0;
 
     // Packet capture (vxmeshctl capture): start one, read its progress, stop it. Each

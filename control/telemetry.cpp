@@ -38,7 +38,8 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "segmented", t.segmented);
     rte_tel_data_add_dict_u64(d, "segments", t.segments);
     uint64_t dropped = 0;
-    for (uint64_t n : t.drops) dropped += n;
+    for (uint64_t n : t.drops)
+        dropped += n;
     rte_tel_data_add_dict_u64(d, "dropped", dropped);
     return 0;
 }

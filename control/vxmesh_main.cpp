@@ -36,6 +36,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <unordered_set>
 
 #include <unistd.h>
 
@@ -173,11 +174,12 @@ std::vector<std::string> eal_arguments(const Options& o, const model::Config& co
         // lcore 0: control; 1..workers: workers; workers + 1: the neighbour service.
         for (unsigned l = 0; l <= o.workers + 1; l++)
             lcores += fmt::format("{}{}@{}", l ? "," : "", l, set);
-        args.insert(args.end(), {"--no-huge", "-m", "256", "--no-shconf", "--lcores", lcores,
-                                 "--file-prefix", fmt::format("vxmesh-{}", getpid()),
-                                 "--log-level", "notice"});
+        args.insert(args.end(),
+                    {"--no-huge", "-m", "256", "--no-shconf", "--lcores", lcores, "--file-prefix",
+                     fmt::format("vxmesh-{}", getpid()), "--log-level", "notice"});
         bool pci = !dp::device_is_vdev(config.node.underlay.device);
-        for (const auto& p : config.ports) pci = pci || !dp::device_is_vdev(p.device);
+        for (const auto& p : config.ports)
+            pci = pci || !dp::device_is_vdev(p.device);
         if (!pci) args.push_back("--no-pci");
     } else {
         args.insert(args.end(), o.eal.begin(), o.eal.end());
@@ -187,14 +189,17 @@ std::vector<std::string> eal_arguments(const Options& o, const model::Config& co
         args.push_back(dp::device_with_defaults(device));
     };
     add_device(config.node.underlay.device);
-    for (const auto& p : config.ports) add_device(p.device);
+    for (const auto& p : config.ports)
+        add_device(p.device);
     return args;
 }
 
 // How often the control thread looks at the ports' kernel interfaces.
 constexpr uint64_t port_check_interval_ms = 200;
 
-uint64_t now_ms() { return rte_get_timer_cycles() * 1000 / rte_get_timer_hz(); }
+uint64_t now_ms() {
+    return rte_get_timer_cycles() * 1000 / rte_get_timer_hz();
+}
 
 // What a reload may not change: the ports are opened once.
 std::string reload_blocker(const model::Config& running, const model::Config& next) {
@@ -219,7 +224,7 @@ struct Runtime final : control::ControlPlane {
     uint64_t generation_ = 0;
     std::unique_ptr<control::ControlSocket> socket;
     std::unique_ptr<control::MetricsHttp> metrics;
-    std::unique_ptr<control::NetworkState> state; // IPAM and the state file
+    std::unique_ptr<control::NetworkState> state;  // IPAM and the state file
     std::atomic<uint64_t> telemetry_generation{0}; // read by EAL's telemetry thread
     // Packet capture: copies from the workers and the running session.
     rte_ring* capture_ring = nullptr;
@@ -229,18 +234,20 @@ struct Runtime final : control::ControlPlane {
 
     std::vector<control::NamedPort> named_ports() const {
         std::vector<control::NamedPort> out;
-        for (const auto& p : ports) out.push_back({p.name, p.id});
+        for (const auto& p : ports)
+            out.push_back({p.name, p.id});
         return out;
     }
 
-    std::unique_ptr<dp::Snapshot> compile(const model::Config& c) {
+    control::BuildContext context(const model::Config& c) {
         control::BuildContext ctx;
         ctx.generation = generation_ + 1;
         ctx.underlay_port = ports[0].id;
         ctx.underlay_mac = ports[0].mac;
         if (c.node.underlay.mac)
             std::memcpy(ctx.underlay_mac.addr_bytes, c.node.underlay.mac->bytes.data(), 6);
-        for (size_t i = 1; i < ports.size(); i++) ctx.access_ports.emplace(ports[i].name, ports[i].id);
+        for (size_t i = 1; i < ports.size(); i++)
+            ctx.access_ports.emplace(ports[i].name, ports[i].id);
         // What the ports carry now: a network whose MTU they cannot is refused.
         auto limits = [](const dp::OpenPort& p) {
             dp::PortCapacity c = dp::port_capacity(p);
@@ -253,6 +260,12 @@ struct Runtime final : control::ControlPlane {
         ctx.nexthop_slot = [&slots](rte_be32_t ip) { return slots.intern(ip); };
         ctx.neighbours = neighbours.get();
         if (capture) ctx.capture = capture->spec(capture_pool);
+        return ctx;
+    }
+
+    std::unique_ptr<dp::Snapshot> compile(const model::Config& c) {
+        const control::BuildContext ctx = context(c);
+        dp::NeighbourSlots& slots = neighbour_service->slots();
         try {
             return control::build_snapshot(c, ctx);
         } catch (...) {
@@ -264,11 +277,13 @@ struct Runtime final : control::ControlPlane {
     // Every compiled snapshot is published: compile() and publish() pair up, so the
     // neighbour slots the replaced snapshot alone used are released here, once the
     // publication's grace period has passed and no reader can still use them.
-    void publish(std::unique_ptr<dp::Snapshot> s) {
+    // A snapshot rebuilt from the one in force (rebuild_endpoints) interned no slot and
+    // keeps all of them: `compiled` false, and no slot is released.
+    void publish(std::unique_ptr<dp::Snapshot> s, bool compiled = true) {
         generation_ = s->generation;
         telemetry_generation.store(generation_);
         publisher->publish(std::move(s));
-        neighbour_service->slots().published();
+        if (compiled) neighbour_service->slots().published();
     }
 
     // control::ControlPlane: what the socket and SIGHUP drive.
@@ -280,48 +295,90 @@ struct Runtime final : control::ControlPlane {
         publish(compile(next)); // throws before publishing when the tables cannot be built
         desired = next;
     }
+    // Endpoints and load balancers only: the tables in force are cloned and changed
+    // (control::rebuild_endpoints), and `desired` is changed in place; a change of peers is
+    // compiled whole. Refused, `desired` is put back as it was, order included.
+    void apply_change(const control::ConfigChange& change) override {
+        if (change.touches_peers()) {
+            ControlPlane::apply_change(change);
+            return;
+        }
+        std::vector<std::pair<size_t, model::Endpoint>> removed_at;
+        if (!change.removed_endpoints.empty()) {
+            std::unordered_set<std::string> gone;
+            for (const auto& e : change.removed_endpoints)
+                gone.insert(e.name);
+            for (size_t i = 0; i < desired.endpoints.size() && !gone.empty(); i++)
+                if (gone.erase(desired.endpoints[i].name) > 0)
+                    removed_at.emplace_back(i, desired.endpoints[i]);
+        }
+        const std::vector<model::LoadBalancer> load_balancers = desired.load_balancers;
+        control::apply_change(desired, change);
+        try {
+            control::EndpointDelta delta{change.added_endpoints, change.removed_endpoints};
+            publish(
+                control::rebuild_endpoints(*publisher->current(), desired, delta, context(desired)),
+                false);
+        } catch (...) {
+            desired.endpoints.resize(desired.endpoints.size() - change.added_endpoints.size());
+            for (auto& [at, e] : removed_at)
+                desired.endpoints.insert(desired.endpoints.begin() + static_cast<long>(at),
+                                         std::move(e));
+            desired.load_balancers = load_balancers;
+            throw;
+        }
+    }
     nlohmann::json stats() const override {
         return control::stats_document(named_ports(), generation_, rte_get_tsc_cycles(),
                                        rte_get_tsc_hz());
     }
 
     nlohmann::json capture_start(const nlohmann::json& p) override {
-        if (capture) throw std::runtime_error("a capture is already running (capture_stop ends it)");
+        if (capture)
+            throw std::runtime_error("a capture is already running (capture_stop ends it)");
         // Each field checked for its type, with its name (json::value() would answer a
         // wrongly typed one with a raw type_error, and take -1 as 2^64-1).
         auto text = [&](const char* key, const char* fallback) {
             auto it = p.find(key);
             if (it == p.end() || it->is_null()) return std::string(fallback);
-            if (!it->is_string()) throw std::runtime_error(fmt::format("{}: expected a string", key));
+            if (!it->is_string())
+                throw std::runtime_error(fmt::format("{}: expected a string", key));
             return it->get<std::string>();
         };
         auto number = [&](const char* key, uint64_t fallback, uint64_t max) {
             auto it = p.find(key);
             if (it == p.end() || it->is_null()) return fallback;
             if (!it->is_number_unsigned() || it->get<uint64_t>() > max)
-                throw std::runtime_error(
-                    fmt::format("{}: expected an integer 0..{}, got {}", key, max,
-                                it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                throw std::runtime_error(fmt::format(
+                    "{}: expected an integer 0..{}, got {}", key, max,
+                    it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
             return it->get<uint64_t>();
         };
         control::CaptureRequest r;
         r.port_name = text("port", "");
         auto port = std::find_if(ports.begin(), ports.end(),
                                  [&](const dp::OpenPort& o) { return o.name == r.port_name; });
-        if (port == ports.end()) throw std::runtime_error(fmt::format("port: no port '{}'", r.port_name));
+        if (port == ports.end())
+            throw std::runtime_error(fmt::format("port: no port '{}'", r.port_name));
         r.port = port->id;
         std::string direction = text("direction", "rx");
-        if (direction == "rx") r.direction = dp::CaptureDirection::Rx;
-        else if (direction == "tx") r.direction = dp::CaptureDirection::Tx;
-        else if (direction == "drop") r.direction = dp::CaptureDirection::Drop;
-        else throw std::runtime_error("direction: must be rx, tx or drop");
+        if (direction == "rx")
+            r.direction = dp::CaptureDirection::Rx;
+        else if (direction == "tx")
+            r.direction = dp::CaptureDirection::Tx;
+        else if (direction == "drop")
+            r.direction = dp::CaptureDirection::Drop;
+        else
+            throw std::runtime_error("direction: must be rx, tx or drop");
         r.count = number("count", 0, UINT64_MAX);
         r.filter = text("filter", "");
         r.file = text("file", "");
-        if (r.file.empty() || r.file[0] != '/') throw std::runtime_error("file: an absolute path is required");
+        if (r.file.empty() || r.file[0] != '/')
+            throw std::runtime_error("file: an absolute path is required");
         r.snaplen = static_cast<uint32_t>(number("snaplen", 2048, RTE_MBUF_DEFAULT_DATAROOM));
         if (r.snaplen == 0)
-            throw std::runtime_error(fmt::format("snaplen: must be 1..{}", RTE_MBUF_DEFAULT_DATAROOM));
+            throw std::runtime_error(
+                fmt::format("snaplen: must be 1..{}", RTE_MBUF_DEFAULT_DATAROOM));
         capture = std::make_unique<control::CaptureSession>(r, capture_ring);
         try {
             publish(compile(desired)); // a new generation whose workers copy what r selects
@@ -399,7 +456,8 @@ struct Runtime final : control::ControlPlane {
             auto warnings = state->reload(*this, control::load_config_file(options.config));
             state->flush(desired); // a failed save is logged by the state itself
             fmt::print(stderr, "vxmesh: reloaded {}, generation {}\n", options.config, generation_);
-            for (const auto& w : warnings) fmt::print(stderr, "vxmesh: warning: {}\n", w);
+            for (const auto& w : warnings)
+                fmt::print(stderr, "vxmesh: warning: {}\n", w);
         } catch (const std::exception& e) {
             fmt::print(stderr, "vxmesh: reload rejected, generation {} stays: {}\n", generation_,
                        e.what());
@@ -450,7 +508,8 @@ int run(Runtime& rt) {
     const Options& o = rt.options;
     std::vector<std::string> args = eal_arguments(o, rt.desired);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
         fmt::print(stderr, "vxmesh: EAL initialisation failed: {}\n", rte_strerror(rte_errno));
         return 1;
@@ -477,10 +536,12 @@ int run(Runtime& rt) {
         // frames larger than a standard mbuf (GSO super-frames, dp::device_with_defaults)
         // receive into a pool of large ones.
         std::vector<dp::PortSpec> specs{{"underlay", rt.desired.node.underlay.device}};
-        for (const auto& p : rt.desired.ports) specs.push_back({p.name, p.device});
+        for (const auto& p : rt.desired.ports)
+            specs.push_back({p.name, p.device});
         uint32_t frame_size = 0;
         for (const auto& spec : specs)
-            frame_size = std::max(frame_size, dp::device_frame_size(dp::device_with_defaults(spec.device)));
+            frame_size =
+                std::max(frame_size, dp::device_frame_size(dp::device_with_defaults(spec.device)));
         rte_mempool* large_pool = nullptr;
         if (frame_size > RTE_MBUF_DEFAULT_DATAROOM)
             large_pool = dp::create_large_mbuf_pool(o.large_mbufs, frame_size);
@@ -495,10 +556,11 @@ int run(Runtime& rt) {
             if (port.kernel_buffers) offload_ports |= uint32_t{1} << port.id;
 
         punt = rte_ring_create("vxmesh_punt", 4096, rte_socket_id(), RING_F_SC_DEQ);
-        control_tx = rte_ring_create("vxmesh_ctl_tx", 1024, rte_socket_id(),
-                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+        control_tx =
+            rte_ring_create("vxmesh_ctl_tx", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (punt == nullptr || control_tx == nullptr)
-            throw std::runtime_error(fmt::format("cannot create rings: {}", rte_strerror(rte_errno)));
+            throw std::runtime_error(
+                fmt::format("cannot create rings: {}", rte_strerror(rte_errno)));
         // Multi-producer: every worker and the neighbour service (its
         // drops) queue capture copies on it; only the control thread dequeues
         // (dataplane/capture.hpp explains why one ring).
@@ -530,7 +592,8 @@ int run(Runtime& rt) {
             w.index = index;
             w.workers = o.workers;
             w.underlay_port = rt.ports[0].id;
-            for (size_t i = 1; i < rt.ports.size(); i++) w.access_ports.push_back(rt.ports[i].id);
+            for (size_t i = 1; i < rt.ports.size(); i++)
+                w.access_ports.push_back(rt.ports[i].id);
             w.punt = punt;
             w.control_tx = index == 0 ? control_tx : nullptr;
             w.publisher = rt.publisher.get();
@@ -601,7 +664,8 @@ int run(Runtime& rt) {
     if (!o.stats_json.empty()) write_stats_json(rt);
     rt.neighbour_service.reset();
     rt.publisher.reset();
-    for (const auto& p : rt.ports) dp::close_port(p);
+    for (const auto& p : rt.ports)
+        dp::close_port(p);
     rte_ring_free(punt);
     rte_ring_free(control_tx);
     rte_ring_free(rt.capture_ring);
@@ -627,10 +691,13 @@ int main(int argc, char** argv) {
         if (!rt.options.address_pools.empty()) settings.ipam.pools.clear();
         for (const auto& text : rt.options.address_pools) {
             auto pool = model::parse_prefix(text);
-            if (!pool) throw control::IpamError(fmt::format("default-addr-pool '{}' is not an IPv4 prefix (a.b.c.d/len)", text));
+            if (!pool)
+                throw control::IpamError(fmt::format(
+                    "default-addr-pool '{}' is not an IPv4 prefix (a.b.c.d/len)", text));
             settings.ipam.pools.push_back(*pool);
         }
-        settings.ipam.mask_length = static_cast<uint8_t>(std::min(rt.options.pool_mask_length, 255u));
+        settings.ipam.mask_length =
+            static_cast<uint8_t>(std::min(rt.options.pool_mask_length, 255u));
         control::Ipam check(settings.ipam); // throws on a bad pool configuration
     } catch (const control::IpamError& e) {
         std::cerr << "vxmesh: " << e.what() << " (see vxmesh --help)\n";
@@ -638,8 +705,9 @@ int main(int argc, char** argv) {
     }
     const std::string& state = rt.options.state;
     settings.path = state == "none" ? ""
-                    : state.empty() ? fmt::format("/var/lib/vxmesh/{}.state.json", from_file.node.name)
-                                    : state;
+                    : state.empty()
+                        ? fmt::format("/var/lib/vxmesh/{}.state.json", from_file.node.name)
+                        : state;
     settings.log = [](const std::string& line) { fmt::print(stderr, "vxmesh: {}\n", line); };
     settings.group_commit = true; // saved once per turn of the socket's loop (open_listeners)
     try {
@@ -658,10 +726,11 @@ int main(int argc, char** argv) {
         std::cerr << "vxmesh: " << e.what() << "\n";
         return 1;
     }
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP})
+        sigaction(sig, &sa, nullptr);
     // A reader that goes away (a capture FIFO, a pipe on stdout, a client of a socket)
     // is an error on that one file (EPIPE), never the end of vxmesh. Before EAL starts,
     // so that every thread it creates inherits it.

@@ -108,7 +108,7 @@ churn_py() { ip netns exec "$(lab_ns node1)" env PYTHONPATH="$T_ROOT/tests/integ
 # 1. A burst of attaches with traffic and underlay ARP meanwhile.
 lab_bg node1-c1 "$LAB_DIR/ping.out" ping -n -i 0.05 -W 1 10.0.1.3
 PING_PID=$LAB_LAST_PID
-lab_bg ul "$LAB_DIR/arp.err" /usr/bin/python3 "$T_ROOT/tests/integration/arp_probe.py" u-node1 10.99.0.1 3600 "$LAB_DIR/arp.out" 0.1 10.99.0.51 02:00:00:00:0a:33
+lab_bg ul "$LAB_DIR/arp.err" /usr/bin/python3 "$T_ROOT/tests/integration/arp_probe.py" u-node1 10.99.0.1 3600 "$LAB_DIR/arp.out" 0.005 10.99.0.51 02:00:00:00:0a:33
 ARP_PID=$LAB_LAST_PID
 for _ in $(seq 50); do [ -s "$LAB_DIR/arp.out" ] && break; sleep 0.1; done
 churn_py burst "$SOCK1" "$N" burst 4 "$LAB_DIR/burst.out" 2>"$LAB_DIR/burst.err"

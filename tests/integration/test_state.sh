@@ -36,6 +36,8 @@ jf() { "$LAB_PY" -c 'import json, sys
 d = json.load(sys.stdin)
 v = eval(sys.argv[1])
 print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1"; }
+# state1: node1's state file as a restart reads it (with its journal).
+state1() { "$LAB_PY" "$T_ROOT/tests/integration/state_file.py" "$STATE1"; }
 # endpoint_of NAME: "IP MAC" of endpoint NAME in node1's desired state ("none" if absent).
 endpoint_of() {
     ctl1 --format json endpoint ls | jf "' '.join([e['ip'] + ' ' + e['mac'] for e in d if e['name'] == '$1'] or ['none'])"
@@ -66,7 +68,7 @@ lab_exec node1-c3 ip link set eth0 up
 check "peer add node3 10.99.0.3 over the socket" ctl1 peer add node3 10.99.0.3
 check "before the restart: ping node2/c1 -> w1 ($IP) across the overlay" ping_ok node2 c1 "$IP"
 check "before the restart: ping w1 (node1/c3) -> node2/c1" ping_ok node1 c3 10.0.1.3
-kept=$(jf '[e["name"] + " " + e["ip"] + " " + e["mac"] for e in d["endpoints"]] + [p["name"] + " " + p["address"] for p in d["peers"]]' <"$STATE1" 2>&1)
+kept=$(jf '[e["name"] + " " + e["ip"] + " " + e["mac"] for e in d["endpoints"]] + [p["name"] + " " + p["address"] for p in d["peers"]]' < <(state1) 2>&1)
 [ "$kept" = "[\"w1 $IP $MAC\", \"node3 10.99.0.3\"]" ] && pass "state file holds w1 ($IP $MAC) and peer node3, not the config file's endpoints" || fail "state file holds w1 and node3" "$kept"
 
 if lab_stop_vxmesh node1; then pass "restart: node1 stopped (exit 0)"; else fail "restart: node1 stopped (exit 0)" "status $?"; fi
@@ -86,7 +88,7 @@ out=$(ctl1 endpoint attach w2 --network blue --node node2 2>&1); rc=$?
 read -r _ IP2 _ < <(grep '^w2 ' <<<"$out")
 [ "$rc" = 0 ] && [ "${IP2:-}" = 10.0.1.5 ] && pass "endpoint attach w2 after the restart: $IP2, not w1's $IP" || fail "endpoint attach w2 after the restart" "exit $rc: $(tr '\n' '|' <<<"$out")"
 check "endpoint detach w2" ctl1 endpoint detach w2
-names=$(jf '[e["name"] for e in d["endpoints"]]' <"$STATE1" 2>&1)
+names=$(jf '[e["name"] for e in d["endpoints"]]' < <(state1) 2>&1)
 [ "$names" = '["w1"]' ] && pass "state file after detaching w2: endpoints [w1]" || fail "state file after detaching w2" "$names"
 
 # ---------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ check "clash: ping node2/c1 -> w1 ($IP) again" ping_ok node2 c1 "$IP"
 echo "--- 4. detached over the socket: gone for good"
 check "endpoint detach w1" ctl1 endpoint detach w1
 check "peer rm node3" ctl1 peer rm node3
-kept=$(jf 'd["endpoints"] + d["peers"]' <"$STATE1" 2>&1)
+kept=$(jf 'd["endpoints"] + d["peers"]' < <(state1) 2>&1)
 [ "$kept" = "[]" ] && pass "state file: no endpoints or peers left" || fail "state file: no endpoints or peers left" "$kept"
 lab_stop_vxmesh node1 >/dev/null 2>&1 || fail "detach: node1 stopped" "status $?"
 start1 || fatal "detach: node1 started again" "see log above"

@@ -100,7 +100,8 @@ struct TempDir {
         path = pattern;
     }
     ~TempDir() {
-        for (const char* name : {"/state.json", "/state.json.tmp", "/sub/state.json"})
+        for (const char* name : {"/state.json", "/state.json.tmp", "/state.json.journal",
+                                 "/sub/state.json", "/sub/state.json.journal"})
             ::unlink((path + name).c_str());
         ::rmdir((path + "/sub").c_str());
         ::rmdir(path.c_str());
@@ -112,6 +113,20 @@ inline std::string read_file(const std::string& path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// What a restart would read from the state file at `path`: the file, with its journal's
+// records (PATH.journal) made to its peers, endpoints and load balancers.
+inline json stored_state(const std::string& path) {
+    json state = json::parse(read_file(path));
+    json objects = {{"peers", state["peers"]},
+                    {"endpoints", state["endpoints"]},
+                    {"load_balancers", state["load_balancers"]}};
+    control::NetworkState::replay_journal(read_file(path + ".journal"),
+                                          state.value("journal", uint64_t{0}), objects);
+    for (const char* key : {"peers", "endpoints", "load_balancers"})
+        state[key] = objects[key];
+    return state;
 }
 
 } // namespace vxmesh::testing

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -120,14 +122,25 @@ TEST_CASE("group commit: NetworkState saves at flush(), and only what changed", 
     REQUIRE(ok_or_error(n.attach("b", "blue", "node2")) == "ok");
     CHECK(n.state.changes() == changes + 2);
     CHECK(read_file(s.path) == at_start); // not saved yet
+    CHECK(read_file(n.state.journal_path()).empty());
     CHECK(n.state.flush(n.plane.desired).empty());
-    const std::string saved = read_file(s.path);
-    CHECK(saved.find(R"("name": "a")") != std::string::npos);
-    CHECK(saved.find(R"("name": "b")") != std::string::npos);
-    CHECK(saved == n.state.state_json(n.plane.desired));
+    // Attaches are typed changes: the state file stays, the journal gets one record each.
+    CHECK(read_file(s.path) == at_start);
+    const std::string journal = read_file(n.state.journal_path());
+    CHECK(std::count(journal.begin(), journal.end(), '\n') == 2);
+    const json saved = stored_state(s.path);
+    REQUIRE(saved["endpoints"].size() == 2);
+    CHECK(saved["endpoints"][0]["name"] == "a");
+    CHECK(saved["endpoints"][1]["name"] == "b");
+    // The whole file written now holds both, and empties the journal.
+    REQUIRE(ok_or_error(n.create({{"name", "green"}})) == "ok");
+    CHECK(n.state.flush(n.plane.desired).empty());
+    CHECK(read_file(s.path) == n.state.state_json(n.plane.desired));
+    CHECK(read_file(n.state.journal_path()).empty());
+    CHECK(stored_state(s.path)["endpoints"] == saved["endpoints"]);
     // A dry run is no change.
     REQUIRE(
         ok_or_error(n.patch(json::array({{{"op", "remove"}, {"kind", "endpoint"}, {"name", "a"}}}),
                             true)) == "ok");
-    CHECK(n.state.changes() == changes + 2);
+    CHECK(n.state.changes() == changes + 3); // the two attaches and the network
 }

@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 using vxmesh::control::Ipam;
-using vxmesh::testing::TempDir;
 using vxmesh::control::IpamConfig;
 using vxmesh::control::IpamError;
 using vxmesh::control::NetworkInfo;
 using vxmesh::control::NetworkRequest;
+using vxmesh::testing::TempDir;
 namespace control = vxmesh::control;
 namespace model = vxmesh::model;
 

@@ -414,7 +414,7 @@ TEST_CASE("the state survives a restart: networks with ids, and no conflicts", "
         REQUIRE(ok_or_error(n.create({{"name", "b"}})) == "ok");
         REQUIRE(ok_or_error(n.create({{"name", "c"}, {"options", {{"encrypted", ""}}}})) == "ok");
         REQUIRE(ok_or_error(n.attach("e1", "a")) == "ok");
-        CHECK(json::parse(read_file(path))["endpoints"][0]["ip"] == "10.0.0.2");
+        CHECK(stored_state(path)["endpoints"][0]["ip"] == "10.0.0.2");
         REQUIRE(ok_or_error(n.patch(json::array(
                     {{{"op", "remove"}, {"kind", "network"}, {"name", "b"}}}))) == "ok");
         CHECK(::access((path + ".tmp").c_str(), F_OK) != 0);
@@ -585,7 +585,7 @@ TEST_CASE("endpoints and peers added over the socket survive a restart with thei
         REQUIRE(ok_or_error(n.patch(json::array(
                     {{{"op", "remove"}, {"kind", "endpoint"}, {"name", "w2"}}}))) == "ok");
         // The state file lists what came over the socket, not the config file's n2c1.
-        const json state = json::parse(read_file(path));
+        const json state = stored_state(path);
         CHECK(state["peers"] == json::array({peer}));
         REQUIRE(state["endpoints"].size() == 2);
         CHECK(state["endpoints"][0]["name"] == "w1");
@@ -611,7 +611,7 @@ TEST_CASE("endpoints and peers added over the socket survive a restart with thei
     REQUIRE(ok_or_error(again.patch(
                 json::array({{{"op", "remove"}, {"kind", "endpoint"}, {"name", "w3"}},
                              {{"op", "remove"}, {"kind", "peer"}, {"name", "node3"}}}))) == "ok");
-    const json state = json::parse(read_file(path));
+    const json state = stored_state(path);
     CHECK(state["peers"] == json::array());
     CHECK(state["endpoints"].size() == 2); // w1, w4
     Node third(yaml, settings(path));
@@ -1028,7 +1028,7 @@ TEST_CASE("a configuration is a regular file of at most 64 MiB", "[rpc][hostile]
                       "/dev/zero: not a regular file (a configuration is a file)");
     TempDir dir;
     const std::string big = dir.path + "/state.json"; // a name TempDir removes
-    REQUIRE(::truncate(big.c_str(), 0) != 0); // absent so far
+    REQUIRE(::truncate(big.c_str(), 0) != 0);         // absent so far
     std::ofstream(big).close();
     REQUIRE(::truncate(big.c_str(), static_cast<off_t>(control::max_config_bytes) + 1) == 0);
     CHECK_THROWS_WITH(control::load_config_file(big),

@@ -27,6 +27,7 @@ using vxmesh::testing::kNode;
 using vxmesh::testing::ok_or_error;
 using vxmesh::testing::read_file;
 using vxmesh::testing::settings;
+using vxmesh::testing::stored_state;
 using vxmesh::testing::TempDir;
 
 namespace {
@@ -462,7 +463,7 @@ services:
         REQUIRE(ok_or_error(n.add("service", service("s", {"web"}))) == "ok");  // 10.0.1.3
         REQUIRE(ok_or_error(n.task("s.1", "s", "web", "node2")) == "ok");       // .4, lb .5
         REQUIRE(ok_or_error(n.task("conf.1", "conf", "web", "node1")) == "ok"); // .6, lb .7
-        const json state = json::parse(read_file(path));
+        const json state = stored_state(path);
         CHECK(state["config_file_services"] == json::array({"conf"}));
         CHECK(state["services"].size() == 2);
         CHECK(state["load_balancers"].size() == 2);
