@@ -867,6 +867,8 @@ model::Config NetworkState::restore(const model::Config& from_file) {
     remembered_services_.clear();
     remembered_load_balancers_.clear();
     ipam_ = std::move(fresh);
+    index_ = ModelIndex::of(merged);
+    index_valid_ = true;
     file_names_ = ConfigFileNames::of(from_file);
     update_lb_indexes(merged);
     // What the file holds already needs no saving (a read-only directory is then no
@@ -899,7 +901,9 @@ std::vector<std::string> NetworkState::commit_with(ControlPlane& plane, const mo
     if (dry_run) return {};
     plane.apply(next);
     ipam_ = std::move(work);
-    index_valid_ = false; // built again by the next typed change
+    // Built now, so that the next attach does not pay for it.
+    index_ = ModelIndex::of(next);
+    index_valid_ = true;
     if (file_names != nullptr) file_names_ = *file_names;
     update_lb_indexes(next);
     changes_++;

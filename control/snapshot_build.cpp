@@ -320,6 +320,38 @@ std::unique_ptr<dp::Snapshot> build_snapshot(const model::Config& config, const 
     return s;
 }
 
+void patch_endpoints(dp::Snapshot& s, const model::Config& config,
+                     std::initializer_list<const EndpointDelta*> deltas, const BuildContext& ctx) {
+    s.generation = ctx.generation;
+    s.capture = ctx.capture;
+    // Indexing 10k peers' names took about 1 ms, nearly as long as copying the tables; a
+    // scan for each of a few remote endpoints takes microseconds.
+    constexpr size_t scan_peers_max = 16;
+    size_t remote_added = 0;
+    for (const EndpointDelta* delta : deltas)
+        remote_added += std::count_if(delta->added.begin(), delta->added.end(),
+                                      [&](const auto& e) { return e.node != config.node.name; });
+    Names names(config, remote_added > scan_peers_max);
+    std::bitset<dp::max_ports_snapshot> relist;
+    for (const EndpointDelta* delta : deltas) {
+        for (const model::Endpoint& e : delta->removed)
+            remove_endpoint(s, e, config, names, ctx, relist);
+        for (const model::Endpoint& e : delta->added)
+            add_endpoint(s, e, config, names, ctx);
+    }
+    if (relist.any()) {
+        for (size_t port = 0; port < relist.size(); port++)
+            if (relist[port]) s.port_sources[port] = {};
+        for (const model::Endpoint& e : config.endpoints) {
+            if (e.node != config.node.name) continue;
+            uint16_t port = endpoint_port(e, ctx);
+            if (relist[port])
+                add_port_source(s.port_sources[port], dp::mac_pack(ether(e.mac)),
+                                endpoint_network(e, names));
+        }
+    }
+}
+
 std::unique_ptr<dp::Snapshot> rebuild_endpoints(const dp::Snapshot& previous,
                                                 const model::Config& config,
                                                 const EndpointDelta& delta,
@@ -350,28 +382,7 @@ std::unique_ptr<dp::Snapshot> rebuild_endpoints(const dp::Snapshot& previous,
     s->neighbours = previous.neighbours;
     s->capture = ctx.capture;
 
-    // Indexing 10k peers' names took about 1 ms, nearly as long as copying the tables; a
-    // scan for each of a few remote endpoints takes microseconds.
-    constexpr size_t scan_peers_max = 16;
-    size_t remote_added = std::count_if(delta.added.begin(), delta.added.end(),
-                                        [&](const auto& e) { return e.node != config.node.name; });
-    Names names(config, remote_added > scan_peers_max);
-    std::bitset<dp::max_ports_snapshot> relist;
-    for (const model::Endpoint& e : delta.removed)
-        remove_endpoint(*s, e, config, names, ctx, relist);
-    for (const model::Endpoint& e : delta.added)
-        add_endpoint(*s, e, config, names, ctx);
-    if (relist.any()) {
-        for (size_t port = 0; port < relist.size(); port++)
-            if (relist[port]) s->port_sources[port] = {};
-        for (const model::Endpoint& e : config.endpoints) {
-            if (e.node != config.node.name) continue;
-            uint16_t port = endpoint_port(e, ctx);
-            if (relist[port])
-                add_port_source(s->port_sources[port], dp::mac_pack(ether(e.mac)),
-                                endpoint_network(e, names));
-        }
-    }
+    patch_endpoints(*s, config, {&delta}, ctx);
     return s;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -76,5 +77,14 @@ std::unique_ptr<dp::Snapshot> rebuild_endpoints(const dp::Snapshot& previous,
                                                 const model::Config& config,
                                                 const EndpointDelta& delta,
                                                 const BuildContext& ctx);
+
+// rebuild_endpoints() without the copy: makes `deltas`, in order, to `s` itself, a
+// snapshot no reader holds any more (the one a publication replaced). vxmesh keeps the
+// snapshot it last replaced and the delta that replaced it, and brings that one up to
+// date with both, instead of copying the tables in force (at 100k endpoints their copy
+// was most of an attach's time). The tables must have room (FlatTable::fits) for every
+// step. Throws as rebuild_endpoints(), and `s` is then half-changed: discard it.
+void patch_endpoints(dp::Snapshot& s, const model::Config& config,
+                     std::initializer_list<const EndpointDelta*> deltas, const BuildContext& ctx);
 
 } // namespace vxmesh::control

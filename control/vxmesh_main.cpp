@@ -221,6 +221,11 @@ struct Runtime final : control::ControlPlane {
     std::unique_ptr<dp::NeighbourTable> neighbours;
     std::unique_ptr<dp::NeighbourService> neighbour_service;
     std::unique_ptr<dp::SnapshotPublisher> publisher;
+    // The snapshot the one in force replaced (no reader holds it), kept after an endpoint
+    // change with the delta that made the one in force from it: the next endpoint change
+    // updates it in place rather than copying the tables (apply_change).
+    std::unique_ptr<dp::Snapshot> spare;
+    control::EndpointDelta spare_delta;
     uint64_t generation_ = 0;
     std::unique_ptr<control::ControlSocket> socket;
     std::unique_ptr<control::MetricsHttp> metrics;
@@ -282,8 +287,11 @@ struct Runtime final : control::ControlPlane {
     void publish(std::unique_ptr<dp::Snapshot> s, bool compiled = true) {
         generation_ = s->generation;
         telemetry_generation.store(generation_);
-        publisher->publish(std::move(s));
-        if (compiled) neighbour_service->slots().published();
+        spare = publisher->swap(std::move(s));
+        if (compiled) {
+            neighbour_service->slots().published();
+            spare.reset(); // what made the one in force from it is no endpoint delta
+        }
     }
 
     // control::ControlPlane: what the socket and SIGHUP drive.
@@ -316,9 +324,21 @@ struct Runtime final : control::ControlPlane {
         control::apply_change(desired, change);
         try {
             control::EndpointDelta delta{change.added_endpoints, change.removed_endpoints};
-            publish(
-                control::rebuild_endpoints(*publisher->current(), desired, delta, context(desired)),
-                false);
+            const control::BuildContext ctx = context(desired);
+            std::unique_ptr<dp::Snapshot> next;
+            // The snapshot last replaced, brought up to date with the delta that replaced
+            // it and this one, when its tables have room; else a copy of the one in force.
+            const size_t most =
+                std::max(desired.endpoints.size(), publisher->current()->fdb.size());
+            if (spare && spare->fdb.fits(most) && spare->arp.fits(most) &&
+                spare->sources.fits(most)) {
+                next = std::move(spare);
+                control::patch_endpoints(*next, desired, {&spare_delta, &delta}, ctx);
+            } else {
+                next = control::rebuild_endpoints(*publisher->current(), desired, delta, ctx);
+            }
+            publish(std::move(next), false);
+            spare_delta = std::move(delta);
         } catch (...) {
             desired.endpoints.resize(desired.endpoints.size() - change.added_endpoints.size());
             for (auto& [at, e] : removed_at)

@@ -122,6 +122,8 @@ public:
     }
 
     size_t size() const { return size_; }
+    // Whether the table can hold `entries` keys (it is kept at most half full).
+    bool fits(size_t entries) const { return entries <= limit_; }
     size_t capacity() const { return size_t{mask_} + 1; }
     size_t bytes() const { return capacity() * sizeof(Slot); }
 

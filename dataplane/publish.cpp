@@ -19,11 +19,11 @@ SnapshotPublisher::~SnapshotPublisher() {
     rte_free(qsbr_);
 }
 
-void SnapshotPublisher::publish(std::unique_ptr<Snapshot> next) {
-    const Snapshot* old = current_.exchange(next.release(), std::memory_order_acq_rel);
-    if (old == nullptr) return;
-    rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
-    delete old;
+std::unique_ptr<Snapshot> SnapshotPublisher::swap(std::unique_ptr<Snapshot> next) {
+    std::unique_ptr<Snapshot> old(
+        const_cast<Snapshot*>(current_.exchange(next.release(), std::memory_order_acq_rel)));
+    if (old) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+    return old;
 }
 
 } // namespace vxmesh::dp

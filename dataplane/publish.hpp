@@ -24,7 +24,10 @@ public:
     SnapshotPublisher& operator=(const SnapshotPublisher&) = delete;
 
     // Swap in `next`, wait for every worker to pass a quiescent state, free the old one.
-    void publish(std::unique_ptr<Snapshot> next);
+    void publish(std::unique_ptr<Snapshot> next) { swap(std::move(next)); }
+    // The same, handing the old one back (nullptr for the first): no reader holds it any
+    // more, so the control thread may change it and publish it again.
+    std::unique_ptr<Snapshot> swap(std::unique_ptr<Snapshot> next);
 
     // Wait until every reader has passed a quiescent state: what was stored before the
     // call (a new snapshot, a port marked down) is seen by all of them after it.
