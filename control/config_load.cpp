@@ -100,13 +100,13 @@ using model::default_mac;
 // ---------------------------------------------------------------------------------------
 // Reader: YAML -> model, with types, required fields and unknown keys checked.
 
-class Reader {
+template <typename Node> class Reader {
 public:
     Reader(std::string file, FieldOrigins& origins) : file_(std::move(file)), origins_(origins) {}
 
     Config read_document(const std::string& text);
     // The tree of a document, however it was made (parsed from text, or built from JSON).
-    Config read_root(const YAML::Node& root);
+    Config read_root(const Node& root);
 
 private:
     // Before the tree is built: a NUL byte or bytes that are not UTF-8, at their own
@@ -123,18 +123,18 @@ private:
 
     // One "key: value" entry of a mapping.
     struct Entry {
-        YAML::Node key;
-        YAML::Node value;
+        Node key;
+        Node value;
     };
 
     // A mapping whose keys have been checked against the schema.
     class Mapping {
     public:
-        Mapping(Reader& reader, const YAML::Node& node, std::string path,
+        Mapping(Reader& reader, const Node& node, std::string path,
                 std::initializer_list<std::string_view> allowed);
 
         const std::string& path() const { return path_; }
-        const YAML::Node& node() const { return node_; }
+        const Node& node() const { return node_; }
 
         // The entry for `key`; nullopt when absent or, for optional fields, null.
         std::optional<Entry> optional(std::string_view key) const;
@@ -143,12 +143,12 @@ private:
 
     private:
         Reader& reader_;
-        YAML::Node node_;
+        Node node_;
         std::string path_;
         std::vector<std::pair<std::string, Entry>> entries_;
     };
 
-    Origin origin(const YAML::Node& node) const;
+    Origin origin(const Node& node) const;
     // Position of an entry's value; an empty value has no useful mark of its own, so it
     // points at its key.
     Origin origin(const Entry& e) const {
@@ -157,7 +157,7 @@ private:
 
     [[noreturn]] void fail(const Origin& at, std::string_view path, std::string_view reason,
                            ErrorKind kind = ErrorKind::Type) const;
-    [[noreturn]] void fail(const YAML::Node& at, std::string_view path, std::string_view reason,
+    [[noreturn]] void fail(const Node& at, std::string_view path, std::string_view reason,
                            ErrorKind kind = ErrorKind::Type) const {
         fail(origin(at), path, reason, kind);
     }
@@ -176,9 +176,9 @@ public:
     };
     // Reads one object of a request (`object`, a JSON object) as the item `index` of
     // `list` would be read, at the path "LIST[INDEX].WITHIN".
-    model::Endpoint read_endpoint_at(const YAML::Node& item, const std::string& list,
-                                     std::size_t index, const std::string& within);
-    model::Peer read_peer_at(const YAML::Node& item, const std::string& list, std::size_t index,
+    model::Endpoint read_endpoint_at(const Node& item, const std::string& list, std::size_t index,
+                                     const std::string& within);
+    model::Peer read_peer_at(const Node& item, const std::string& list, std::size_t index,
                              const std::string& within);
 
 private:
@@ -186,8 +186,12 @@ private:
                const std::string& within = "");
     Current current_;
 
-    static std::string describe(const YAML::Node& node);
-    void record(const std::string& path, const Origin& at) { origins_[path] = at; }
+    static std::string describe(const Node& node);
+    // A tree built from JSON has no positions: nothing to record (at 100k endpoints the
+    // record of every field's path was a large part of reading a document).
+    void record(const std::string& path, const Origin& at) {
+        if (!file_.empty()) origins_[path] = at;
+    }
 
     // Typed values. Each records the value's origin under `path`.
     std::string get_string(const Entry& e, const std::string& path);
@@ -197,7 +201,7 @@ private:
     AddrLen get_addr_len(const Entry& e, const std::string& path, bool length_required);
     Mac get_mac(const Entry& e, const std::string& path);
     // The items of an optional list (absent or null: none).
-    std::vector<YAML::Node> get_list(const std::optional<Entry>& e, const std::string& path);
+    std::vector<Node> get_list(const std::optional<Entry>& e, const std::string& path);
     // A mapping keyed by names (labels, networks): each key a scalar, given once; `read`
     // gets each key and its value. `kind` names the keys in messages ("label").
     template <typename Read>
@@ -206,13 +210,13 @@ private:
     std::map<std::string, std::string> get_labels(const Entry& e, const std::string& path);
 
     void read_node(const Mapping& top, Config& config);
-    AccessPort read_port(const YAML::Node& item, const std::string& path);
-    Network read_network(const YAML::Node& item, const std::string& path);
-    Peer read_peer(const YAML::Node& item, const std::string& path);
-    Endpoint read_endpoint(const YAML::Node& item, const std::string& path);
-    model::Service read_service(const YAML::Node& item, const std::string& path);
-    model::PublishedPort read_published_port(const YAML::Node& item, const std::string& path);
-    model::LoadBalancer read_load_balancer(const YAML::Node& item, const std::string& path);
+    AccessPort read_port(const Node& item, const std::string& path);
+    Network read_network(const Node& item, const std::string& path);
+    Peer read_peer(const Node& item, const std::string& path);
+    Endpoint read_endpoint(const Node& item, const std::string& path);
+    model::Service read_service(const Node& item, const std::string& path);
+    model::PublishedPort read_published_port(const Node& item, const std::string& path);
+    model::LoadBalancer read_load_balancer(const Node& item, const std::string& path);
     // A mapping of network names to IPv4 addresses (a service's VIPs).
     std::map<std::string, Ipv4> get_vips(const Entry& e, const std::string& path);
     // One of `names` (`parse` turns the text into the value), else "expected A or B".
@@ -223,8 +227,9 @@ private:
     FieldOrigins& origins_;
 };
 
-void Reader::fail(const Origin& at, std::string_view path, std::string_view reason,
-                  ErrorKind kind) const {
+template <typename Node>
+void Reader<Node>::fail(const Origin& at, std::string_view path, std::string_view reason,
+                        ErrorKind kind) const {
     ErrorInfo info;
     info.kind = kind;
     info.reason = std::string(reason);
@@ -247,32 +252,35 @@ void Reader::fail(const Origin& at, std::string_view path, std::string_view reas
     throw ConfigError(std::move(info));
 }
 
-void Reader::begin(const char* object, const std::string& list, std::size_t index,
-                   const std::string& within) {
+template <typename Node>
+void Reader<Node>::begin(const char* object, const std::string& list, std::size_t index,
+                         const std::string& within) {
     current_ = {object, list, index, within, index_path(list, index), ""};
     if (!within.empty()) current_.base += "." + within;
 }
 
-model::Endpoint Reader::read_endpoint_at(const YAML::Node& item, const std::string& list,
-                                         std::size_t index, const std::string& within) {
+template <typename Node>
+model::Endpoint Reader<Node>::read_endpoint_at(const Node& item, const std::string& list,
+                                               std::size_t index, const std::string& within) {
     begin("endpoint", list, index, within);
     return read_endpoint(item, current_.base);
 }
 
-model::Peer Reader::read_peer_at(const YAML::Node& item, const std::string& list, std::size_t index,
-                                 const std::string& within) {
+template <typename Node>
+model::Peer Reader<Node>::read_peer_at(const Node& item, const std::string& list, std::size_t index,
+                                       const std::string& within) {
     begin("peer", list, index, within);
     return read_peer(item, current_.base);
 }
 
-Origin Reader::origin(const YAML::Node& node) const {
+template <typename Node> Origin Reader<Node>::origin(const Node& node) const {
     if (file_.empty()) return Origin{}; // a tree built from JSON: the path says where
     const YAML::Mark mark = node.Mark();
     if (mark.is_null() || mark.line < 0) return Origin{file_, 1, 1};
     return Origin{file_, mark.line + 1, mark.column + 1};
 }
 
-std::string Reader::describe(const YAML::Node& node) {
+template <typename Node> std::string Reader<Node>::describe(const Node& node) {
     switch (node.Type()) {
     case YAML::NodeType::Null:
         return "an empty value";
@@ -290,12 +298,13 @@ std::string Reader::describe(const YAML::Node& node) {
     return "nothing";
 }
 
-Reader::Mapping::Mapping(Reader& reader, const YAML::Node& node, std::string path,
-                         std::initializer_list<std::string_view> allowed)
+template <typename Node>
+Reader<Node>::Mapping::Mapping(Reader& reader, const Node& node, std::string path,
+                               std::initializer_list<std::string_view> allowed)
     : reader_(reader), node_(node), path_(std::move(path)) {
     if (!node.IsMap()) reader.fail(node, path_, "expected a mapping, got " + describe(node));
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node key = it->first;
+        const Node key = it->first;
         if (!key.IsScalar()) {
             reader.fail(key, path_, "expected a field name, got " + describe(key));
         }
@@ -319,7 +328,9 @@ Reader::Mapping::Mapping(Reader& reader, const YAML::Node& node, std::string pat
     reader.record(path_, reader.origin(node));
 }
 
-std::optional<Reader::Entry> Reader::Mapping::optional(std::string_view key) const {
+template <typename Node>
+std::optional<typename Reader<Node>::Entry>
+Reader<Node>::Mapping::optional(std::string_view key) const {
     for (const auto& [name, entry] : entries_) {
         if (name == key) {
             if (entry.value.IsNull()) return std::nullopt;
@@ -329,7 +340,8 @@ std::optional<Reader::Entry> Reader::Mapping::optional(std::string_view key) con
     return std::nullopt;
 }
 
-Reader::Entry Reader::Mapping::required(std::string_view key) const {
+template <typename Node>
+typename Reader<Node>::Entry Reader<Node>::Mapping::required(std::string_view key) const {
     for (const auto& [name, entry] : entries_) {
         if (name == key) {
             if (entry.value.IsNull())
@@ -341,15 +353,18 @@ Reader::Entry Reader::Mapping::required(std::string_view key) const {
     reader_.fail(node_, path_, fmt::format("missing required field '{}'", key), ErrorKind::Missing);
 }
 
-std::string Reader::get_string(const Entry& e, const std::string& path) {
+template <typename Node>
+std::string Reader<Node>::get_string(const Entry& e, const std::string& path) {
     record(path, origin(e));
     if (!e.value.IsScalar()) fail(origin(e), path, "expected a string, got " + describe(e.value));
     return e.value.Scalar();
 }
 
-int64_t Reader::get_integer(const Entry& e, const std::string& path, int64_t min, int64_t max) {
+template <typename Node>
+int64_t Reader<Node>::get_integer(const Entry& e, const std::string& path, int64_t min,
+                                  int64_t max) {
     record(path, origin(e));
-    const YAML::Node& v = e.value;
+    const Node& v = e.value;
     const bool plain = v.IsScalar() && (v.Tag() == "?" || v.Tag() == "tag:yaml.org,2002:int");
     const std::string text = plain ? v.Scalar() : std::string();
     std::size_t pos = text.size() > 1 && text[0] == '-' ? 1 : 0;
@@ -376,9 +391,9 @@ int64_t Reader::get_integer(const Entry& e, const std::string& path, int64_t min
     return value;
 }
 
-bool Reader::get_bool(const Entry& e, const std::string& path) {
+template <typename Node> bool Reader<Node>::get_bool(const Entry& e, const std::string& path) {
     record(path, origin(e));
-    const YAML::Node& v = e.value;
+    const Node& v = e.value;
     if (v.IsScalar() && (v.Tag() == "?" || v.Tag() == "tag:yaml.org,2002:bool")) {
         const std::string& s = v.Scalar();
         if (s == "true" || s == "True" || s == "TRUE") return true;
@@ -387,7 +402,7 @@ bool Reader::get_bool(const Entry& e, const std::string& path) {
     fail(origin(e), path, "expected true or false, got " + describe(v));
 }
 
-Ipv4 Reader::get_ipv4(const Entry& e, const std::string& path) {
+template <typename Node> Ipv4 Reader<Node>::get_ipv4(const Entry& e, const std::string& path) {
     const std::string s = get_string(e, path);
     const auto ip = parse_ipv4(s);
     if (!ip)
@@ -396,7 +411,8 @@ Ipv4 Reader::get_ipv4(const Entry& e, const std::string& path) {
     return *ip;
 }
 
-AddrLen Reader::get_addr_len(const Entry& e, const std::string& path, bool length_required) {
+template <typename Node>
+AddrLen Reader<Node>::get_addr_len(const Entry& e, const std::string& path, bool length_required) {
     const std::string s = get_string(e, path);
     const auto al = parse_addr_len(s);
     if (!al || (length_required && !al->length)) {
@@ -408,7 +424,7 @@ AddrLen Reader::get_addr_len(const Entry& e, const std::string& path, bool lengt
     return *al;
 }
 
-Mac Reader::get_mac(const Entry& e, const std::string& path) {
+template <typename Node> Mac Reader<Node>::get_mac(const Entry& e, const std::string& path) {
     const std::string s = get_string(e, path);
     const auto mac = parse_mac(s);
     if (!mac) {
@@ -420,8 +436,9 @@ Mac Reader::get_mac(const Entry& e, const std::string& path) {
     return *mac;
 }
 
-std::vector<YAML::Node> Reader::get_list(const std::optional<Entry>& e, const std::string& path) {
-    std::vector<YAML::Node> items;
+template <typename Node>
+std::vector<Node> Reader<Node>::get_list(const std::optional<Entry>& e, const std::string& path) {
+    std::vector<Node> items;
     if (!e) return items;
     record(path, origin(*e));
     if (!e->value.IsSequence())
@@ -431,7 +448,7 @@ std::vector<YAML::Node> Reader::get_list(const std::optional<Entry>& e, const st
     return items;
 }
 
-void Reader::read_node(const Mapping& top, Config& config) {
+template <typename Node> void Reader<Node>::read_node(const Mapping& top, Config& config) {
     const Entry entry = top.required("node");
     const Mapping m(*this, entry.value, "node",
                     {"name", "data_path_addr", "gateway", "underlay", "vxlan_port", "ttl",
@@ -461,7 +478,8 @@ void Reader::read_node(const Mapping& top, Config& config) {
         node.accept_unknown_peers = get_bool(*e, "node.accept_unknown_peers");
 }
 
-AccessPort Reader::read_port(const YAML::Node& item, const std::string& path) {
+template <typename Node>
+AccessPort Reader<Node>::read_port(const Node& item, const std::string& path) {
     const Mapping m(*this, item, path, {"name", "device"});
     AccessPort port;
     port.origin = origin(item);
@@ -471,7 +489,8 @@ AccessPort Reader::read_port(const YAML::Node& item, const std::string& path) {
     return port;
 }
 
-Network Reader::read_network(const YAML::Node& item, const std::string& path) {
+template <typename Node>
+Network Reader<Node>::read_network(const Node& item, const std::string& path) {
     const Mapping m(*this, item, path,
                     {"name", "vni", "subnet", "gateway", "mtu", "ip_range", "id", "created",
                      "internal", "attachable", "ingress", "encrypted", "labels"});
@@ -508,13 +527,15 @@ Network Reader::read_network(const YAML::Node& item, const std::string& path) {
     return net;
 }
 
+template <typename Node>
 template <typename Read>
-void Reader::for_each_named(const Entry& e, const std::string& path, const char* kind, Read read) {
+void Reader<Node>::for_each_named(const Entry& e, const std::string& path, const char* kind,
+                                  Read read) {
     record(path, origin(e));
     if (!e.value.IsMap()) fail(origin(e), path, "expected a mapping, got " + describe(e.value));
     std::map<std::string, int> lines;
     for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-        const YAML::Node key = it->first;
+        const Node key = it->first;
         if (!key.IsScalar())
             fail(key, path, fmt::format("expected a {} name, got {}", kind, describe(key)));
         const std::string& name = key.Scalar();
@@ -528,22 +549,23 @@ void Reader::for_each_named(const Entry& e, const std::string& path, const char*
     }
 }
 
-std::map<std::string, std::string> Reader::get_labels(const Entry& e, const std::string& path) {
+template <typename Node>
+std::map<std::string, std::string> Reader<Node>::get_labels(const Entry& e,
+                                                            const std::string& path) {
     std::map<std::string, std::string> labels;
-    for_each_named(
-        e, path, "label",
-        [&](const YAML::Node& key, const YAML::Node& value, const std::string& value_path) {
-            record(value_path, value.IsNull() ? origin(key) : origin(value));
-            if (!value.IsScalar()) {
-                fail(value.IsNull() ? origin(key) : origin(value), value_path,
-                     "expected a string, got " + describe(value));
-            }
-            labels[key.Scalar()] = value.Scalar();
-        });
+    for_each_named(e, path, "label",
+                   [&](const Node& key, const Node& value, const std::string& value_path) {
+                       record(value_path, value.IsNull() ? origin(key) : origin(value));
+                       if (!value.IsScalar()) {
+                           fail(value.IsNull() ? origin(key) : origin(value), value_path,
+                                "expected a string, got " + describe(value));
+                       }
+                       labels[key.Scalar()] = value.Scalar();
+                   });
     return labels;
 }
 
-Peer Reader::read_peer(const YAML::Node& item, const std::string& path) {
+template <typename Node> Peer Reader<Node>::read_peer(const Node& item, const std::string& path) {
     const Mapping m(*this, item, path, {"name", "address"});
     Peer peer;
     peer.origin = origin(item);
@@ -553,7 +575,8 @@ Peer Reader::read_peer(const YAML::Node& item, const std::string& path) {
     return peer;
 }
 
-Endpoint Reader::read_endpoint(const YAML::Node& item, const std::string& path) {
+template <typename Node>
+Endpoint Reader<Node>::read_endpoint(const Node& item, const std::string& path) {
     const Mapping m(*this, item, path, {"name", "network", "ip", "mac", "node", "port", "service"});
     Endpoint ep;
     ep.origin = origin(item);
@@ -572,8 +595,10 @@ Endpoint Reader::read_endpoint(const YAML::Node& item, const std::string& path) 
     return ep;
 }
 
+template <typename Node>
 template <typename Parse>
-auto Reader::get_choice(const Entry& e, const std::string& path, const char* names, Parse parse) {
+auto Reader<Node>::get_choice(const Entry& e, const std::string& path, const char* names,
+                              Parse parse) {
     const std::string text = get_string(e, path);
     const auto value = parse(text);
     if (!value)
@@ -582,7 +607,8 @@ auto Reader::get_choice(const Entry& e, const std::string& path, const char* nam
     return *value;
 }
 
-model::Service Reader::read_service(const YAML::Node& item, const std::string& path) {
+template <typename Node>
+model::Service Reader<Node>::read_service(const Node& item, const std::string& path) {
     const Mapping m(*this, item, path,
                     {"name", "id", "created", "endpoint_mode", "networks", "ports", "vips"});
     model::Service s;
@@ -607,7 +633,8 @@ model::Service Reader::read_service(const YAML::Node& item, const std::string& p
     return s;
 }
 
-model::PublishedPort Reader::read_published_port(const YAML::Node& item, const std::string& path) {
+template <typename Node>
+model::PublishedPort Reader<Node>::read_published_port(const Node& item, const std::string& path) {
     const Mapping m(*this, item, path, {"protocol", "target", "published", "mode"});
     model::PublishedPort p;
     if (auto e = m.optional("protocol"))
@@ -620,17 +647,18 @@ model::PublishedPort Reader::read_published_port(const YAML::Node& item, const s
     return p;
 }
 
-std::map<std::string, Ipv4> Reader::get_vips(const Entry& e, const std::string& path) {
+template <typename Node>
+std::map<std::string, Ipv4> Reader<Node>::get_vips(const Entry& e, const std::string& path) {
     std::map<std::string, Ipv4> vips;
-    for_each_named(
-        e, path, "network",
-        [&](const YAML::Node& key, const YAML::Node& value, const std::string& value_path) {
-            vips[key.Scalar()] = get_ipv4(Entry{key, value}, value_path);
-        });
+    for_each_named(e, path, "network",
+                   [&](const Node& key, const Node& value, const std::string& value_path) {
+                       vips[key.Scalar()] = get_ipv4(Entry{key, value}, value_path);
+                   });
     return vips;
 }
 
-model::LoadBalancer Reader::read_load_balancer(const YAML::Node& item, const std::string& path) {
+template <typename Node>
+model::LoadBalancer Reader<Node>::read_load_balancer(const Node& item, const std::string& path) {
     const Mapping m(*this, item, path, {"network", "node", "ip"});
     model::LoadBalancer lb;
     lb.origin = origin(item);
@@ -640,7 +668,7 @@ model::LoadBalancer Reader::read_load_balancer(const YAML::Node& item, const std
     return lb;
 }
 
-void Reader::check_text(const std::string& text) const {
+template <typename Node> void Reader<Node>::check_text(const std::string& text) const {
     const std::size_t nul = text.find('\0');
     const std::size_t bad = first_invalid_utf8(std::string_view(text).substr(0, nul));
     const std::size_t at = std::min(nul, bad);
@@ -707,7 +735,8 @@ struct Structure final : YAML::EventHandler {
 
 } // namespace
 
-Reader::Scan Reader::scan(const std::string& text) const {
+template <typename Node>
+typename Reader<Node>::Scan Reader<Node>::scan(const std::string& text) const {
     std::istringstream in(text);
     Structure structure;
     Scan out;
@@ -732,11 +761,11 @@ Reader::Scan Reader::scan(const std::string& text) const {
          "", fmt::format("nested deeper than {} levels", max_config_depth), ErrorKind::Syntax);
 }
 
-Config Reader::read_document(const std::string& text) {
+template <typename Node> Config Reader<Node>::read_document(const std::string& text) {
     check_text(text);
     const Scan scanned = scan(text);
     const std::optional<YAML::Mark>& second = scanned.second;
-    YAML::Node root;
+    Node root;
     try {
         root = YAML::Load(text);
         if (scanned.second_error) throw *scanned.second_error;
@@ -757,7 +786,7 @@ Config Reader::read_document(const std::string& text) {
     return read_root(root);
 }
 
-Config Reader::read_root(const YAML::Node& root) {
+template <typename Node> Config Reader<Node>::read_root(const Node& root) {
     if (!root.IsMap()) {
         fail(root, "", "expected a mapping at the top level, got " + describe(root));
     }
@@ -789,7 +818,7 @@ Config Reader::read_root(const YAML::Node& root) {
 
 model::Config load_config_string(const std::string& text, const std::string& source_name) {
     FieldOrigins origins;
-    Reader reader(source_name, origins);
+    Reader<YAML::Node> reader(source_name, origins);
     Config config = reader.read_document(text);
     ModelIndex::validate(config, &origins);
     return config;
@@ -797,73 +826,110 @@ model::Config load_config_string(const std::string& text, const std::string& sou
 
 namespace {
 
-// The YAML tree that parsing `value`'s JSON text would give, built directly: strings are
-// quoted scalars (tag "!"), numbers and booleans plain ones ("?"), as yaml-cpp tags them.
-YAML::Node yaml_of(const nlohmann::json& value) {
-    switch (value.type()) {
-    case nlohmann::json::value_t::object: {
-        YAML::Node map(YAML::NodeType::Map);
-        for (const auto& [key, item] : value.items()) {
-            YAML::Node k(key);
-            k.SetTag("!");
-            map.force_insert(k, yaml_of(item));
-        }
-        return map;
+// A JSON value (a request's document, the state file) seen through the part of
+// yaml-cpp's Node interface the Reader uses, so that the one Reader reads both without
+// building a YAML tree of the document first (at 100k endpoints that tree took most of
+// the time). As yaml-cpp tags them, strings are quoted scalars (tag "!"), numbers and
+// booleans plain ones ("?") with JSON's text; object keys are strings.
+class JsonNode {
+public:
+    JsonNode() = default;
+    explicit JsonNode(const nlohmann::json* value) : value_(value) {}
+    static JsonNode key(const std::string* name) {
+        JsonNode n;
+        n.key_ = name;
+        return n;
     }
-    case nlohmann::json::value_t::array: {
-        YAML::Node list(YAML::NodeType::Sequence);
-        for (const auto& item : value)
-            list.push_back(yaml_of(item));
-        return list;
+
+    bool IsNull() const { return key_ == nullptr && (value_ == nullptr || value_->is_null()); }
+    bool IsMap() const { return key_ == nullptr && value_ != nullptr && value_->is_object(); }
+    bool IsSequence() const { return key_ == nullptr && value_ != nullptr && value_->is_array(); }
+    bool IsScalar() const { return !IsNull() && !IsMap() && !IsSequence(); }
+    std::string Scalar() const {
+        if (key_ != nullptr) return *key_;
+        if (value_ == nullptr) return {};
+        return value_->is_string() ? value_->get_ref<const std::string&>() : value_->dump();
     }
-    case nlohmann::json::value_t::string: {
-        YAML::Node scalar(value.get_ref<const std::string&>());
-        scalar.SetTag("!");
-        return scalar;
+    std::string Tag() const {
+        return key_ != nullptr || (value_ != nullptr && value_->is_string()) ? "!" : "?";
     }
-    case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
-        return YAML::Node(YAML::NodeType::Null);
-    default: { // numbers and booleans, as JSON writes them
-        YAML::Node scalar(value.dump());
-        scalar.SetTag("?");
-        return scalar;
+    YAML::NodeType::value Type() const {
+        if (IsNull()) return YAML::NodeType::Null;
+        if (IsMap()) return YAML::NodeType::Map;
+        if (IsSequence()) return YAML::NodeType::Sequence;
+        return YAML::NodeType::Scalar;
     }
+    YAML::Mark Mark() const { return YAML::Mark::null_mark(); }
+
+    // Iteration as yaml-cpp's: a mapping's entries as (key, value) pairs, a list's items.
+    class iterator;
+    iterator begin() const;
+    iterator end() const;
+
+private:
+    const nlohmann::json* value_ = nullptr;
+    const std::string* key_ = nullptr;
+};
+
+class JsonNode::iterator {
+public:
+    iterator(nlohmann::json::const_iterator it, bool map) : it_(it), map_(map) {}
+    bool operator!=(const iterator& o) const { return it_ != o.it_; }
+    iterator& operator++() {
+        ++it_;
+        return *this;
     }
+    const std::pair<JsonNode, JsonNode>* operator->() {
+        entry_ = {map_ ? key(&it_.key()) : JsonNode(), JsonNode(&*it_)};
+        return &entry_;
+    }
+    JsonNode operator*() const { return JsonNode(&*it_); }
+
+private:
+    nlohmann::json::const_iterator it_;
+    bool map_;
+    std::pair<JsonNode, JsonNode> entry_;
+};
+
+JsonNode::iterator JsonNode::begin() const {
+    return {value_->cbegin(), value_->is_object()};
+}
+JsonNode::iterator JsonNode::end() const {
+    return {value_->cend(), value_->is_object()};
 }
 
 } // namespace
 
 model::Config load_config_json(const nlohmann::json& doc) {
     FieldOrigins origins;
-    Reader reader("", origins);
-    Config config = reader.read_root(yaml_of(doc));
+    Reader<JsonNode> reader("", origins);
+    Config config = reader.read_root(JsonNode(&doc));
     ModelIndex::validate(config, &origins);
     return config;
 }
 
 model::Endpoint read_endpoint_json(const nlohmann::json& object, const Place& at) {
     FieldOrigins origins;
-    Reader reader("", origins);
-    return reader.read_endpoint_at(yaml_of(object), at.list, at.index, at.within);
+    Reader<JsonNode> reader("", origins);
+    return reader.read_endpoint_at(JsonNode(&object), at.list, at.index, at.within);
 }
 
 model::Peer read_peer_json(const nlohmann::json& object, const Place& at) {
     FieldOrigins origins;
-    Reader reader("", origins);
-    return reader.read_peer_at(yaml_of(object), at.list, at.index, at.within);
+    Reader<JsonNode> reader("", origins);
+    return reader.read_peer_at(JsonNode(&object), at.list, at.index, at.within);
 }
 
 model::Config parse_config_string(const std::string& text, const std::string& source_name) {
     FieldOrigins origins;
-    Reader reader(source_name, origins);
+    Reader<YAML::Node> reader(source_name, origins);
     return reader.read_document(text);
 }
 
 model::Config parse_config_json(const nlohmann::json& doc) {
     FieldOrigins origins;
-    Reader reader("", origins);
-    return reader.read_root(yaml_of(doc));
+    Reader<JsonNode> reader("", origins);
+    return reader.read_root(JsonNode(&doc));
 }
 
 model::Config load_config_file(const std::string& path) {

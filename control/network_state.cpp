@@ -629,7 +629,13 @@ model::Config NetworkState::merge(const model::Config& from_file, SocketObjects 
 
     // What is left is what the config file's objects do not show directly: a kept object
     // whose network, node, port or service is gone, whose address no longer fits its
-    // network, or whose published port the config file's services now use.
+    // network, or whose published port the config file's services now use. (With nothing
+    // kept, `merged` is the config file's configuration, which its loading validated.)
+    const bool nothing_kept = merged.networks.size() == from_file.networks.size() &&
+                              merged.peers.size() == from_file.peers.size() &&
+                              merged.endpoints.size() == from_file.endpoints.size() &&
+                              merged.services.size() == from_file.services.size();
+    if (nothing_kept) return merged;
     try {
         validate_config(merged);
     } catch (const ConfigError& e) {
