@@ -29,21 +29,6 @@ std::string format_mac(const Mac& mac) {
 
 namespace vxmesh::model {
 
-namespace {
-
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-} // namespace
-
 // Four decimal octets 0..255 separated by '.', nothing else. No signs, no leading zeros
 // (which some parsers read as octal), no spaces.
 std::optional<Ipv4> parse_ipv4(std::string_view s) {

@@ -162,6 +162,17 @@ struct LoadBalancer {
     bool operator==(const LoadBalancer&) const = default;
 };
 
+// A decimal digit; a hex digit's value (-1 for anything else).
+inline bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+inline int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 // Text forms used in messages, JSON and YAML: 10.0.1.2, 10.0.1.0/24, 02:42:0a:00:01:02.
 std::string format_ipv4(Ipv4 ip);
 std::string format_prefix(Ipv4 ip, unsigned length);

@@ -38,17 +38,6 @@ std::string quote(std::string_view text) {
     return out;
 }
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 bool valid_name(std::string_view name) {
     if (name.empty() || name.size() > kMaxNameLength) return false;
     for (char c : name) {

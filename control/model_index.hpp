@@ -171,8 +171,8 @@ inline constexpr int kMaxUnderlayLength = 31;
 // User text echoed in a message: quoted, control characters and bytes that are not UTF-8
 // escaped, long text cut (never inside a character: the message must stay UTF-8).
 std::string quote(std::string_view text);
-bool is_digit(char c);
-int hex_value(char c);
+using model::hex_value;
+using model::is_digit;
 bool valid_name(std::string_view name);
 bool valid_id(std::string_view id);
 bool has_control(std::string_view text);

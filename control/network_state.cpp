@@ -1061,6 +1061,18 @@ std::string endpoints_on(const model::Config& config, const ConfigChange& change
     return fmt::format("{}", fmt::join(names, ", "));
 }
 
+// An object a change removes: an addition of the same change is taken back, anything
+// else is recorded as removed.
+template <typename T>
+void record_removal(std::vector<T>& added, std::vector<T>& removed, const T& object) {
+    auto it =
+        std::find_if(added.begin(), added.end(), [&](const T& a) { return a.name == object.name; });
+    if (it != added.end())
+        added.erase(it);
+    else
+        removed.push_back(object);
+}
+
 json change_record(uint64_t seq, const ConfigChange& c) {
     json out = json::object();
     auto names = [](const auto& list) {
@@ -1144,13 +1156,7 @@ ChangeOutcome NetworkState::change(ControlPlane& plane, const std::vector<TypedO
                         op_error(op, ErrorKind::NotFound, "name",
                                  fmt::format("no endpoint '{}'", op.name), kind, op.name);
                     const model::Endpoint e = *found;
-                    auto added =
-                        std::find_if(change.added_endpoints.begin(), change.added_endpoints.end(),
-                                     [&](const model::Endpoint& a) { return a.name == e.name; });
-                    if (added != change.added_endpoints.end())
-                        change.added_endpoints.erase(added);
-                    else
-                        change.removed_endpoints.push_back(e);
+                    record_removal(change.added_endpoints, change.removed_endpoints, e);
                     ipam_.release_address(e.network, e.ip);
                     undo.push_back([this, e] {
                         ipam_.reserve_address(e.network, e.ip, e.name);
@@ -1169,13 +1175,7 @@ ChangeOutcome NetworkState::change(ControlPlane& plane, const std::vector<TypedO
                                              endpoints_on(current, change, op.name)),
                                  kind, op.name);
                     const model::Peer p = *found;
-                    auto added =
-                        std::find_if(change.added_peers.begin(), change.added_peers.end(),
-                                     [&](const model::Peer& a) { return a.name == p.name; });
-                    if (added != change.added_peers.end())
-                        change.added_peers.erase(added);
-                    else
-                        change.removed_peers.push_back(p);
+                    record_removal(change.added_peers, change.removed_peers, p);
                     undo.push_back([this, p] { index_.add(p); });
                     index_.remove_peer(p.name);
                 }

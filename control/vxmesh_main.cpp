@@ -302,6 +302,16 @@ struct Runtime final : control::ControlPlane {
             throw control::ConfigError(why);
         publish(compile(next)); // throws before publishing when the tables cannot be built
         desired = next;
+        // A copy for the next endpoint change to update in place, made now, as part of this
+        // change of the whole configuration, rather than by the first attach after it
+        // (fresh 12 MB of tables at 100k endpoints: 11 ms of page faults and copying).
+        try {
+            spare =
+                control::rebuild_endpoints(*publisher->current(), desired, {}, context(desired));
+            spare_delta = {};
+        } catch (const std::exception&) {
+            spare.reset(); // the next change copies the tables then
+        }
     }
     // Endpoints and load balancers only: the tables in force are cloned and changed
     // (control::rebuild_endpoints), and `desired` is changed in place; a change of peers is
