@@ -78,7 +78,8 @@ struct Options {
     unsigned stats_interval_ms = 0;
     std::string socket;
     std::string metrics_listen;
-    unsigned mbufs = 16383;
+    unsigned mbufs = 16383; // at least what the ports need (dp::mbufs_needed) unless given
+    bool mbufs_given = false;
     unsigned large_mbufs = 1023;
     unsigned neighbours = 65536;
     std::vector<std::string> eal;
@@ -108,9 +109,10 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         "serve Prometheus text on http://ADDR:PORT/metrics (loopback addresses only)")(
         "socket", po::value(&o.socket),
         "control socket path (default /run/vxmesh/NODE.sock; \"none\" disables it)")(
-        "mbufs", po::value(&o.mbufs)->default_value(16383), "size of the mbuf pool")(
-        "large-mbufs", po::value(&o.large_mbufs)->default_value(1023),
-        "size of the pool of 68 KB mbufs for af_packet ports (GSO super-frames)")(
+        "mbufs", po::value(&o.mbufs)->default_value(16383),
+        "size of the mbuf pool (by default raised to what the ports' queues and descriptors "
+        "need)")("large-mbufs", po::value(&o.large_mbufs)->default_value(1023),
+                 "size of the pool of 68 KB mbufs for af_packet ports (GSO super-frames)")(
         "neighbours", po::value(&o.neighbours)->default_value(65536),
         "capacity of the underlay neighbour table")(
         "state", po::value(&o.state),
@@ -138,6 +140,7 @@ bool parse_options(int argc, char** argv, Options& o, int& code) {
         code = 0;
         return false;
     }
+    o.mbufs_given = !vm["mbufs"].defaulted();
     if (vm.count("version")) {
         std::cout << "vxmesh " << VXMESH_VERSION << " (" << VXMESH_COMMIT << ")\n";
         code = 0;
@@ -561,13 +564,26 @@ int run(Runtime& rt) {
     std::atomic<bool> stop{false};
     bool launched = false;
     try {
-        rte_mempool* pool = dp::create_mbuf_pool(o.mbufs);
         // af_packet ports read frames of up to their frame size into one mbuf: those with
         // frames larger than a standard mbuf (GSO super-frames, dp::device_with_defaults)
         // receive into a pool of large ones.
         std::vector<dp::PortSpec> specs{{"underlay", rt.desired.node.underlay.device}};
         for (const auto& p : rt.desired.ports)
             specs.push_back({p.name, p.device});
+        // The pool holds what every queue's descriptors and every lcore's cache take, or
+        // the ports would starve at the first burst (4 NIC ports with 4 workers need 33k).
+        std::vector<std::string> devices;
+        for (const auto& spec : specs)
+            devices.push_back(spec.device);
+        const unsigned needed =
+            dp::mbufs_needed(devices, static_cast<uint16_t>(o.workers), o.workers + 2);
+        if (o.mbufs_given && o.mbufs < needed)
+            throw std::runtime_error(
+                fmt::format("--mbufs {} is too few: {} port(s) with {} queue(s) of {} rx and {} tx "
+                            "descriptors and {} lcores take {}",
+                            o.mbufs, specs.size(), o.workers, dp::rx_descriptors,
+                            dp::tx_descriptors, o.workers + 2, needed));
+        rte_mempool* pool = dp::create_mbuf_pool(std::max(o.mbufs, needed));
         uint32_t frame_size = 0;
         for (const auto& spec : specs)
             frame_size =
@@ -581,6 +597,12 @@ int run(Runtime& rt) {
                          RTE_MBUF_DEFAULT_DATAROOM;
             rt.ports.push_back(dp::open_port(spec, queues, large ? large_pool : pool));
         }
+        for (const auto& port : rt.ports)
+            if (o.workers > 1)
+                say(fmt::format("vxmesh: port {}: {} rx queues{}\n", port.name, o.workers,
+                                port.rss != 0 ? fmt::format(", RSS on hash types {:#x}", port.rss)
+                                : port.kernel_buffers ? " (af_packet: the kernel spreads them)"
+                                                      : ", no RSS (the device has none)"));
         uint32_t offload_ports = 0;
         for (const auto& port : rt.ports)
             if (port.kernel_buffers) offload_ports |= uint32_t{1} << port.id;

@@ -22,7 +22,9 @@ std::string device_ethdev_name(const std::string& device) {
     return device.substr(0, device.find(','));
 }
 
-bool device_is_vdev(const std::string& device) { return device.rfind("net_", 0) == 0; }
+bool device_is_vdev(const std::string& device) {
+    return device.rfind("net_", 0) == 0;
+}
 
 namespace {
 
@@ -35,7 +37,8 @@ std::string devarg(const std::string& device, const std::string& key) {
     size_t start = device.find(',');
     while (start != std::string::npos) {
         size_t end = device.find(',', start + 1);
-        std::string arg = device.substr(start + 1, end == std::string::npos ? end : end - start - 1);
+        std::string arg =
+            device.substr(start + 1, end == std::string::npos ? end : end - start - 1);
         if (arg.rfind(key + "=", 0) == 0) return arg.substr(key.size() + 1);
         start = end;
     }
@@ -67,15 +70,30 @@ rte_mempool* create_large_mbuf_pool(unsigned mbufs, uint32_t frame_size) {
     // The PMD copies at most framesz less TPACKET_V2's header (32 bytes) into one mbuf.
     uint32_t room = RTE_PKTMBUF_HEADROOM + frame_size - af_packet_frame_header;
     if (room > UINT16_MAX)
-        throw std::runtime_error(fmt::format(
-            "af_packet framesz={} is above the {} bytes an mbuf can hold", frame_size,
-            UINT16_MAX - RTE_PKTMBUF_HEADROOM + af_packet_frame_header));
+        throw std::runtime_error(
+            fmt::format("af_packet framesz={} is above the {} bytes an mbuf can hold", frame_size,
+                        UINT16_MAX - RTE_PKTMBUF_HEADROOM + af_packet_frame_header));
     rte_mempool* pool = rte_pktmbuf_pool_create("vxmesh_large", mbufs, 32, packet_meta_size,
                                                 static_cast<uint16_t>(room), rte_socket_id());
     if (pool == nullptr)
         throw std::runtime_error(fmt::format("cannot create a pool of {} mbufs of {} bytes: {}",
                                              mbufs, room, rte_strerror(rte_errno)));
     return pool;
+}
+
+unsigned mbufs_needed(const std::vector<std::string>& devices, uint16_t queues, unsigned lcores) {
+    constexpr unsigned cache = 256, burst = 32;
+    unsigned held = 0;
+    for (const std::string& device : devices)
+        if (!device.starts_with("net_af_packet"))
+            held += unsigned{queues} * (rx_descriptors + tx_descriptors);
+    // Each lcore: its cache, and a burst received and one to send per port.
+    const auto ports = static_cast<unsigned>(devices.size());
+    return held + lcores * (cache + 2 * burst * ports);
+}
+
+uint64_t rss_hash_types(uint64_t device_offloads) {
+    return (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & device_offloads;
 }
 
 rte_mempool* create_mbuf_pool(unsigned mbufs) {
@@ -123,9 +141,17 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
             queues));
 
     rte_eth_conf conf{};
+    // Several workers each poll their own rx queue: without RSS a NIC would deliver every
+    // packet to queue 0 and the other workers would idle.
+    if (queues > 1) port.rss = rss_hash_types(info.flow_type_rss_offloads);
+    if (port.rss != 0) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_key = nullptr; // the device's default key
+        conf.rx_adv_conf.rss_conf.rss_hf = port.rss;
+    }
     if (int rc = rte_eth_dev_configure(port.id, queues, queues, &conf); rc != 0)
         port_error(spec, "rte_eth_dev_configure", rc);
-    uint16_t rx_desc = 1024, tx_desc = 1024;
+    uint16_t rx_desc = rx_descriptors, tx_desc = tx_descriptors;
     if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port.id, &rx_desc, &tx_desc); rc != 0)
         port_error(spec, "rte_eth_dev_adjust_nb_rx_tx_desc", rc);
     int socket = rte_eth_dev_socket_id(port.id);
@@ -142,8 +168,8 @@ OpenPort open_port(const PortSpec& spec, uint16_t queues, rte_mempool* pool) {
     rte_eth_promiscuous_enable(port.id);
     if (int rc = rte_eth_macaddr_get(port.id, &port.mac); rc != 0)
         port_error(spec, "rte_eth_macaddr_get", rc);
-    port.kernel_buffers = info.driver_name != nullptr &&
-                          std::string_view(info.driver_name) == "net_af_packet";
+    port.kernel_buffers =
+        info.driver_name != nullptr && std::string_view(info.driver_name) == "net_af_packet";
     if (port.kernel_buffers) {
         port.iface = devarg(spec.device, "iface");
         port.ifindex = if_nametoindex(port.iface.c_str());

@@ -7,12 +7,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vxmesh::dp {
 
 struct PortSpec {
-    std::string name;    // the config's name for it ("underlay", "c1", ...)
-    std::string device;  // DPDK device string
+    std::string name;   // the config's name for it ("underlay", "c1", ...)
+    std::string device; // DPDK device string
 };
 
 struct OpenPort {
@@ -30,6 +31,10 @@ struct OpenPort {
     // What the port was opened with, to open it again.
     uint16_t queues = 0;
     rte_mempool* pool = nullptr;
+    // The hash types RSS spreads the rx queues by (rss_hash_types), 0 without RSS: one
+    // queue, or a device that has none (af_packet spreads its queues itself, by a fanout
+    // hash in the kernel).
+    uint64_t rss = 0;
 };
 
 // af_packet frames big enough for a GSO super-frame: TCP builds at most 64 KB less its
@@ -58,6 +63,23 @@ std::string device_ethdev_name(const std::string& device);
 
 // Whether a device string names a virtual device (passed with --vdev) rather than PCI.
 bool device_is_vdev(const std::string& device);
+
+// Descriptors per queue asked of every port (the PMD may lower them).
+inline constexpr uint16_t rx_descriptors = 1024;
+inline constexpr uint16_t tx_descriptors = 1024;
+
+// The mbufs the standard pool must hold for `devices` (device strings, each port opened
+// with `queues` rx and tx queues) and `lcores` threads that take mbufs from it: a NIC's rx
+// descriptors each hold one from the pool and its tx descriptors one until the send
+// completes; each lcore keeps a mempool cache and bursts in its hands. af_packet ports
+// hold none at rest (the PMD copies frames between the kernel's ring and mbufs).
+unsigned mbufs_needed(const std::vector<std::string>& devices, uint16_t queues, unsigned lcores);
+
+// What a port's RSS hashes on, of what the device offers (rte_eth_dev_info's
+// flow_type_rss_offloads): IPv4/IPv6 addresses and TCP/UDP ports, so that the flows of one
+// VXLAN peer (whose UDP source port varies with the inner flow, RFC 7348) and the
+// containers' flows spread over the workers' queues. 0: the device has no RSS.
+uint64_t rss_hash_types(uint64_t device_offloads);
 
 rte_mempool* create_mbuf_pool(unsigned mbufs);
 

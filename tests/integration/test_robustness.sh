@@ -12,6 +12,10 @@ lab_init "${LAB_PREFIX:-vxr$$-}" || fatal "lab: init" "lab_init failed"
 TOPO_QPAIRS=2 topo_overlay || fatal "lab: topology" "topo_overlay failed"
 topo_start_all --workers 2 || fatal "vxmesh: start with --workers 2" "see log above"
 pass "vxmesh: node1 and node2 ready with 2 workers"
+# Each worker polls its own queue of every port: af_packet spreads them by a fanout hash in
+# the kernel (a NIC would be given RSS, dataplane/ports.cpp).
+check "2 workers: node1 says how its ports' queues are spread" \
+    grep -q "port underlay: 2 rx queues (af_packet: the kernel spreads them)" "$LAB_DIR/node1.log"
 
 check "2 workers: ping blue node1/c1 -> node2/c1" ping_ok node1 c1 10.0.1.3
 # 1422 bytes of ICMP data = a 1450-byte IP packet, the overlay MTU, DF set.
