@@ -15,7 +15,7 @@
 
 namespace vxmesh::control {
 
-// What the protocol drives. Implemented by the running process (vxmesh_main.cpp) and
+// What the protocol drives. Implemented by the running process (daemon/vxmesh_main.cpp) and
 // by fakes in tests.
 class ControlPlane {
 public:

@@ -2,7 +2,7 @@
 // capture is active the snapshot carries a CaptureSpec; whoever handles a packet it
 // selects (received, sent, or dropped on a port) copies it into a separate pool and
 // queues the copy on a ring to the control thread, where copies are filtered and
-// written as pcapng (control/capture_session.cpp). When no capture is active the cost
+// written as pcapng (daemon/capture_session.cpp). When no capture is active the cost
 // is one predictable branch per burst and per drop.
 //
 // Which port a drop belongs to. A drop capture on port P holds every packet dropped,

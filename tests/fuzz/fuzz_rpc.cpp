@@ -1,6 +1,6 @@
 // Fuzz target `rpc`: each line of the input is one control-socket request, handled by
 // control::handle_request on a fresh node1 (a FakePlane and its NetworkState, no state
-// file) and its reply serialised as the control socket does (vxmesh_main.cpp). Several
+// file) and its reply serialised as the control socket does (daemon/vxmesh_main.cpp). Several
 // lines make a session: a network created by one line can be patched by the next.
 // handle_request never throws; neither may the serialisation of its reply.
 #include "control/rpc.hpp"

@@ -435,9 +435,9 @@ TEST_CASE("drop capture: nothing copied while no capture runs, or for another po
 }
 
 // ---------------------------------------------------------------------------------------
-// The control thread's side of a capture (control/capture_session.cpp), issue 9.
+// The control thread's side of a capture (daemon/capture_session.cpp), issue 9.
 
-#include "control/capture_session.hpp"
+#include "daemon/capture_session.hpp"
 
 #include <csignal>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "control/capture_session.hpp"
+#include "daemon/capture_session.hpp"
 
 #include "dataplane/drop.hpp"
 #include "dataplane/packet_meta.hpp"

@@ -4,7 +4,7 @@
 // its own lcore), then serves the control socket, captures and signals (SIGHUP reloads,
 // SIGINT/SIGTERM stop) until told to stop.
 #include "control/build_info.hpp"
-#include "control/capture_session.hpp"
+#include "daemon/capture_session.hpp"
 #include "control/config_load.hpp"
 #include "control/control_socket.hpp"
 #include "control/metrics_http.hpp"
