@@ -72,8 +72,9 @@ std::string join(const std::vector<Ipv4Prefix>& prefixes) {
     return out;
 }
 
-[[noreturn]] void fail(const std::string& network, const std::string& why) {
-    throw IpamError(fmt::format("network {}: {}", network, why));
+[[noreturn]] void fail(const std::string& network, const std::string& why, const char* field,
+                       ErrorKind kind = ErrorKind::Invalid) {
+    throw IpamError(fmt::format("network {}: {}", network, why), field, kind);
 }
 
 // The first value in [from, last] that is neither a key of `used` nor `skip`ped. Walks
@@ -243,7 +244,9 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
     if (networks_.count(name) != 0) throw IpamError(fmt::format("network {} already exists", name));
     if (request.ingress) {
         for (const auto& [other, net] : networks_) {
-            if (net.ingress) fail(name, fmt::format("ingress network {} already exists", other));
+            if (net.ingress)
+                fail(name, fmt::format("ingress network {} already exists", other), "ingress",
+                     ErrorKind::Duplicate);
         }
     }
 
@@ -253,29 +256,38 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
     auto& subnets = net.subnets;
     for (const auto& s : request.subnets) {
         if (s.length < kMinSubnetLength || s.length > kMaxSubnetLength) {
-            fail(name, fmt::format("subnet {} length is out of range /{}../{}", format_prefix(s),
-                                   kMinSubnetLength, kMaxSubnetLength));
+            fail(name,
+                 fmt::format("subnet {} length is out of range /{}../{}", format_prefix(s),
+                             kMinSubnetLength, kMaxSubnetLength),
+                 "subnet", ErrorKind::Range);
         }
         if (!is_canonical(s)) {
-            fail(name, fmt::format("subnet {} is not a network address (did you mean {}?)",
-                                   format_prefix(s), format_prefix(masked(s))));
+            fail(name,
+                 fmt::format("subnet {} is not a network address (did you mean {}?)",
+                             format_prefix(s), format_prefix(masked(s))),
+                 "subnet", ErrorKind::Invalid);
         }
         for (const auto& other : subnets) {
             if (overlap(other.info.subnet, s)) {
-                fail(name, fmt::format("subnets {} and {} overlap",
-                                       format_prefix(other.info.subnet), format_prefix(s)));
+                fail(name,
+                     fmt::format("subnets {} and {} overlap", format_prefix(other.info.subnet),
+                                 format_prefix(s)),
+                     "subnet", ErrorKind::Overlap);
             }
         }
         if (const auto* used = overlapping(first_of(s), last_of(s))) {
-            fail(name, fmt::format("subnet {} overlaps subnet {} of network {}", format_prefix(s),
-                                   format_prefix(used->second.subnet), used->second.network));
+            fail(name,
+                 fmt::format("subnet {} overlaps subnet {} of network {}", format_prefix(s),
+                             format_prefix(used->second.subnet), used->second.network),
+                 "subnet", ErrorKind::Overlap);
         }
         subnets.push_back({SubnetInfo{s, std::nullopt, {}, 0}, 0});
     }
 
     // The docker CLI's matching (cli/command/network/create.go, consolidateIpam).
     if (subnets.empty() && (!request.ip_ranges.empty() || !request.gateways.empty())) {
-        fail(name, "every ip-range or gateway must have a corresponding subnet");
+        fail(name, "every ip-range or gateway must have a corresponding subnet", "subnet",
+             ErrorKind::Invalid);
     }
     auto subnet_holding = [&](Ipv4 ip) -> Subnet* {
         for (auto& s : subnets) {
@@ -285,20 +297,26 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
     };
     for (const auto& r : request.ip_ranges) {
         if (r.length > 32 || !is_canonical(r)) {
-            fail(name, fmt::format("ip-range {} is not a network address", format_prefix(r)));
+            fail(name, fmt::format("ip-range {} is not a network address", format_prefix(r)),
+                 "ip_range", ErrorKind::Invalid);
         }
         Subnet* s = subnet_holding(r.address);
         if (s == nullptr)
-            fail(name, fmt::format("no matching subnet for ip-range {}", format_prefix(r)));
+            fail(name, fmt::format("no matching subnet for ip-range {}", format_prefix(r)),
+                 "ip_range", ErrorKind::Invalid);
         if (r.length < s->info.subnet.length) {
-            fail(name, fmt::format("ip-range {} is larger than subnet {}", format_prefix(r),
-                                   format_prefix(s->info.subnet)));
+            fail(name,
+                 fmt::format("ip-range {} is larger than subnet {}", format_prefix(r),
+                             format_prefix(s->info.subnet)),
+                 "ip_range", ErrorKind::Invalid);
         }
         if (s->info.ip_range) {
-            fail(name, fmt::format("cannot configure multiple ip-ranges ({}, {}) on the same "
-                                   "subnet ({})",
-                                   format_prefix(r), format_prefix(*s->info.ip_range),
-                                   format_prefix(s->info.subnet)));
+            fail(name,
+                 fmt::format("cannot configure multiple ip-ranges ({}, {}) on the same "
+                             "subnet ({})",
+                             format_prefix(r), format_prefix(*s->info.ip_range),
+                             format_prefix(s->info.subnet)),
+                 "ip_range", ErrorKind::Invalid);
         }
         s->info.ip_range = r;
     }
@@ -306,18 +324,23 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
     for (const auto& g : request.gateways) {
         Subnet* s = subnet_holding(g);
         if (s == nullptr)
-            fail(name, fmt::format("no matching subnet for gateway {}", format_ipv4(g)));
+            fail(name, fmt::format("no matching subnet for gateway {}", format_ipv4(g)), "gateway",
+                 ErrorKind::Invalid);
         const auto i = static_cast<std::size_t>(s - subnets.data());
         if (explicit_gateway[i]) {
-            fail(name, fmt::format("cannot configure multiple gateways ({}, {}) for the same "
-                                   "subnet ({})",
-                                   format_ipv4(g), format_ipv4(s->info.gateway),
-                                   format_prefix(s->info.subnet)));
+            fail(name,
+                 fmt::format("cannot configure multiple gateways ({}, {}) for the same "
+                             "subnet ({})",
+                             format_ipv4(g), format_ipv4(s->info.gateway),
+                             format_prefix(s->info.subnet)),
+                 "gateway", ErrorKind::Invalid);
         }
         if (g.value == first_of(s->info.subnet) || g.value == last_of(s->info.subnet)) {
-            fail(name, fmt::format("gateway {} is the {} address of subnet {}", format_ipv4(g),
-                                   g.value == first_of(s->info.subnet) ? "network" : "broadcast",
-                                   format_prefix(s->info.subnet)));
+            fail(name,
+                 fmt::format("gateway {} is the {} address of subnet {}", format_ipv4(g),
+                             g.value == first_of(s->info.subnet) ? "network" : "broadcast",
+                             format_prefix(s->info.subnet)),
+                 "gateway", ErrorKind::Invalid);
         }
         explicit_gateway[i] = true;
         s->info.gateway = g;
@@ -342,8 +365,10 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
         }
         if (subnets.empty()) {
             // Docker leaves such a network unallocated, silently; say why instead.
-            fail(name, fmt::format("address pools exhausted: no free /{} subnet left in {}",
-                                   config_.mask_length, join(pools)));
+            fail(name,
+                 fmt::format("address pools exhausted: no free /{} subnet left in {}",
+                             config_.mask_length, join(pools)),
+                 "subnet", ErrorKind::Capacity);
         }
     }
 
@@ -358,8 +383,9 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
                 return is_network_or_broadcast(s.info, a);
             });
             if (!gw)
-                fail(name, fmt::format("ip-range {} has no address for the gateway",
-                                       format_prefix(span)));
+                fail(name,
+                     fmt::format("ip-range {} has no address for the gateway", format_prefix(span)),
+                     "ip_range", ErrorKind::Invalid);
             s.info.gateway = Ipv4{*gw};
         }
         s.cursor = first_of(span);
@@ -367,8 +393,10 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
 
     // VNIs: the vxlanid_list's for the first subnets, serial ones for the rest.
     if (request.vnis.size() > subnets.size()) {
-        fail(name, fmt::format("vxlanid_list has {} VNIs for {} subnet(s)", request.vnis.size(),
-                               subnets.size()));
+        fail(name,
+             fmt::format("vxlanid_list has {} VNIs for {} subnet(s)", request.vnis.size(),
+                         subnets.size()),
+             "vni", ErrorKind::Invalid);
     }
     std::vector<uint32_t> chosen;
     auto is_chosen = [&](uint32_t v) {
@@ -376,11 +404,14 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
     };
     for (const uint32_t vni : request.vnis) {
         if (vni < 1 || vni > kLastVni) {
-            fail(name, fmt::format("VNI {} is out of range 1..{}", vni, kLastVni));
+            fail(name, fmt::format("VNI {} is out of range 1..{}", vni, kLastVni), "vni",
+                 ErrorKind::Range);
         }
-        if (is_chosen(vni)) fail(name, fmt::format("VNI {} is listed twice", vni));
+        if (is_chosen(vni))
+            fail(name, fmt::format("VNI {} is listed twice", vni), "vni", ErrorKind::Duplicate);
         if (const auto it = vnis_.find(vni); it != vnis_.end()) {
-            fail(name, fmt::format("VNI {} is already used by network {}", vni, it->second));
+            fail(name, fmt::format("VNI {} is already used by network {}", vni, it->second), "vni",
+                 ErrorKind::Duplicate);
         }
         chosen.push_back(vni);
     }
@@ -389,8 +420,10 @@ NetworkInfo Ipam::create_network(const NetworkRequest& request) {
         const auto vni = next_serial(vnis_, config_.first_auto_vni, config_.last_auto_vni,
                                      vni_cursor, is_chosen);
         if (!vni) {
-            fail(name, fmt::format("no free VNI left in {}..{}", config_.first_auto_vni,
-                                   config_.last_auto_vni));
+            fail(name,
+                 fmt::format("no free VNI left in {}..{}", config_.first_auto_vni,
+                             config_.last_auto_vni),
+                 "vni", ErrorKind::Capacity);
         }
         chosen.push_back(*vni);
         vni_cursor = uint64_t{*vni} + 1;
@@ -457,7 +490,8 @@ Ipv4 Ipam::allocate_address(const std::string& network, const std::string& owner
         }
         spans.push_back(span);
     }
-    fail(network, fmt::format("no free address left in {}", join(spans)));
+    fail(network, fmt::format("no free address left in {}", join(spans)), "address",
+         ErrorKind::Capacity);
 }
 
 void Ipam::reserve_address(const std::string& network, Ipv4 address, const std::string& owner) {
@@ -470,19 +504,23 @@ void Ipam::reserve_address(const std::string& network, Ipv4 address, const std::
     }
     const std::string ip = format_ipv4(address);
     if (subnet == nullptr)
-        fail(network, fmt::format("{} is outside its subnets ({})", ip, join(all)));
+        fail(network, fmt::format("{} is outside its subnets ({})", ip, join(all)), "address",
+             ErrorKind::Invalid);
     if (is_network_or_broadcast(*subnet, address.value)) {
         fail(network,
              fmt::format("{} is the {} address of subnet {}", ip,
                          address.value == first_of(subnet->subnet) ? "network" : "broadcast",
-                         format_prefix(subnet->subnet)));
+                         format_prefix(subnet->subnet)),
+             "address", ErrorKind::Invalid);
     }
     if (address == subnet->gateway) {
         fail(network,
-             fmt::format("{} is the gateway of subnet {}", ip, format_prefix(subnet->subnet)));
+             fmt::format("{} is the gateway of subnet {}", ip, format_prefix(subnet->subnet)),
+             "gateway", ErrorKind::Invalid);
     }
     if (const auto it = net.addresses.find(address.value); it != net.addresses.end()) {
-        fail(network, fmt::format("{} is already allocated to {}", ip, it->second));
+        fail(network, fmt::format("{} is already allocated to {}", ip, it->second), "address",
+             ErrorKind::Duplicate);
     }
     net.addresses.emplace(address.value, owner);
 }
@@ -490,7 +528,8 @@ void Ipam::reserve_address(const std::string& network, Ipv4 address, const std::
 void Ipam::release_address(const std::string& network, Ipv4 address) {
     Network& net = find(network);
     if (net.addresses.erase(address.value) == 0) {
-        fail(network, fmt::format("{} is not allocated", format_ipv4(address)));
+        fail(network, fmt::format("{} is not allocated", format_ipv4(address)), "address",
+             ErrorKind::NotFound);
     }
 }
 

@@ -28,6 +28,7 @@
 // Pure C++: no DPDK, no I/O except the state file (save/load). Not thread-safe.
 #pragma once
 
+#include "control/config_error.hpp"
 #include "control/model.hpp"
 
 #include <cstdint>
@@ -40,9 +41,20 @@
 
 namespace vxmesh::control {
 
+// What IPAM refuses: the message, and as data the request field it is about ("subnet",
+// "ip_range", "gateway", "vni", "ingress", "address"; "" for the configuration or the
+// state) and the kind of error, so that no caller reads them back out of the message.
 class IpamError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit IpamError(const std::string& message, std::string field = {},
+                       ErrorKind kind = ErrorKind::Invalid)
+        : std::runtime_error(message), field_(std::move(field)), kind_(kind) {}
+    const std::string& field() const { return field_; }
+    ErrorKind kind() const { return kind_; }
+
+private:
+    std::string field_;
+    ErrorKind kind_;
 };
 
 // Docker's option keys.

@@ -1143,7 +1143,7 @@ ChangeOutcome NetworkState::change(ControlPlane& plane, const std::vector<TypedO
         try {
             step();
         } catch (const IpamError& e) {
-            op_error(op, ErrorKind::Capacity, field, e.what());
+            op_error(op, e.kind(), field, e.what());
         }
     };
     try {
@@ -1286,7 +1286,7 @@ ChangeOutcome NetworkState::change(ControlPlane& plane, const std::vector<TypedO
                     lb.ip = ipam_.allocate_address(lb.network, load_balancer_name(lb));
                 } catch (const IpamError& e) {
                     ErrorInfo info;
-                    info.kind = ErrorKind::Capacity;
+                    info.kind = e.kind();
                     info.object = "load_balancer";
                     info.name = load_balancer_name(lb);
                     info.reason = fmt::format("IPAM: {}", e.what());

@@ -304,7 +304,7 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
             reconcile(work, without);
             allocate_vips(work, without, services);
         } catch (const IpamError& e) {
-            throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
+            throw RequestError{fmt::format("IPAM: {}", e.what()), "", e.kind()};
         }
         for (const auto& v : services.vips) {
             json& service =
@@ -333,7 +333,8 @@ Patched apply_patch(const model::Config& current, const Ipam& ipam, const json& 
             try {
                 e["ip"] = model::format_ipv4(work.allocate_address(network, name));
             } catch (const IpamError& error) {
-                throw RequestError{fmt::format("{}.ip: {}", at, error.what()), at + ".ip"};
+                throw RequestError{fmt::format("{}.ip: {}", at, error.what()), at + ".ip",
+                                   error.kind()};
             }
             allocated.push_back({{"name", name}, {"network", network}, {"ip", e["ip"]}});
         }
@@ -399,20 +400,11 @@ std::map<std::string, std::string> string_map(const json& params, const char* ke
     return out;
 }
 
-// The request field an IPAM complaint is about ("network NAME: REASON").
-std::string ipam_error_path(const std::string& message) {
-    std::string reason = message;
-    if (auto colon = reason.find(": ");
-        reason.starts_with("network ") && colon != std::string::npos)
-        reason = reason.substr(colon + 2);
-    auto has = [&](const char* word) { return reason.find(word) != std::string::npos; };
-    if (reason.starts_with("ingress")) return "ingress";
-    if (reason.starts_with("every ip-range")) return "subnet";
-    if (has("ip-range")) return "ip_range";
-    if (has("gateway")) return "gateway";
-    if (has("VNI") || has("vxlanid_list")) return kVxlanPath;
-    if (reason.starts_with("subnet") || reason.starts_with("address pools")) return "subnet";
-    return "";
+// The request field an IPAM complaint is about.
+std::string ipam_error_path(const IpamError& e) {
+    if (e.field() == "vni") return kVxlanPath;
+    if (e.field() == "address") return "";
+    return e.field();
 }
 
 // The request field for a field of the new network.
@@ -511,8 +503,9 @@ json network_create(ControlPlane& plane, NetworkState& state, const json& params
     try {
         info = work.create_network(request);
     } catch (const IpamError& e) {
-        std::string path = ipam_error_path(e.what());
-        throw RequestError{path.empty() ? e.what() : fmt::format("{}: {}", path, e.what()), path};
+        std::string path = ipam_error_path(e);
+        throw RequestError{path.empty() ? e.what() : fmt::format("{}: {}", path, e.what()), path,
+                           e.kind()};
     }
 
     model::Network net;
@@ -687,14 +680,14 @@ json update(ControlPlane& plane, NetworkState& state, model::Config next, Ipam w
         given.load_balancers.insert(given.load_balancers.end(), more.load_balancers.begin(),
                                     more.load_balancers.end());
     } catch (const IpamError& e) {
-        throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
+        throw RequestError{fmt::format("IPAM: {}", e.what()), "", e.kind()};
     }
     json changes = config_diff(plane.config(), next);
     std::vector<std::string> warnings;
     try {
         warnings = state.commit(plane, next, std::move(work), dry_run);
     } catch (const IpamError& e) {
-        throw RequestError{fmt::format("IPAM: {}", e.what()), ""};
+        throw RequestError{fmt::format("IPAM: {}", e.what()), "", e.kind()};
     }
     json result = {{"generation", plane.generation()}, {"dry_run", dry_run}, {"changes", changes}};
     if (!given.vips.empty()) {

@@ -374,3 +374,26 @@ TEST_CASE("typed changes: the journal", "[typed][state]") {
         }
     }
 }
+
+TEST_CASE("IPAM's errors carry their field and kind, not only a message", "[typed][ipam]") {
+    Node n(kYaml);
+    // red is a /26: 61 hosts after its gateway; the service's VIP takes one.
+    int attached = 0;
+    json reply;
+    for (int i = 0; i < 70; ++i) {
+        reply = n.add("endpoint", endpoint(fmt::format("r{}", i), "red", "node2"));
+        if (reply["ok"] != true) break;
+        ++attached;
+    }
+    CHECK(attached == 60);
+    CHECK(reply["kind"] == "capacity");
+    CHECK(reply["path"] == "ops[0].object.ip");
+    // A subnet taken by another network: the request's subnet, an overlap.
+    reply = n.create({{"name", "x"}, {"subnet", json::array({"10.0.1.0/25"})}});
+    CHECK(reply["kind"] == "overlap");
+    CHECK(reply["path"] == "subnet");
+    reply = n.create(
+        {{"name", "y"}, {"options", {{"com.docker.network.driver.overlay.vxlanid_list", "4097"}}}});
+    CHECK(reply["kind"] == "duplicate");
+    CHECK(reply["path"] == "options.com.docker.network.driver.overlay.vxlanid_list");
+}
