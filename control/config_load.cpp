@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -100,6 +101,178 @@ using model::default_mac;
 // ---------------------------------------------------------------------------------------
 // Reader: YAML -> model, with types, required fields and unknown keys checked.
 
+// A YAML document as a tree of plain nodes, built from the parser's events in one pass
+// (DocumentBuilder) instead of yaml-cpp's Load: a 7.3 MB configuration was parsed twice
+// (the depth and second-document scan, then Load) into a tree of shared nodes whose
+// building and destruction took as long again. Aliases point at their anchor's node, as
+// yaml-cpp's do; nothing is copied.
+struct DocNode {
+    YAML::NodeType::value type = YAML::NodeType::Null;
+    std::string tag; // "?" plain, "!" quoted, or the explicit tag, as yaml-cpp gives it
+    std::string scalar;
+    YAML::Mark mark;
+    // A list's items; a mapping's keys and values, alternately.
+    std::vector<const DocNode*> children;
+};
+
+class Document {
+public:
+    DocNode* add() { return &nodes_.emplace_back(); }
+    void set_root(const DocNode* root) { root_ = root; }
+    const DocNode* root() const { return root_; }
+
+private:
+    std::deque<DocNode> nodes_; // stable addresses
+    const DocNode* root_ = nullptr;
+};
+
+// Builds the first document; in the second only notes where its first node starts.
+// Refuses collections nested deeper than max_config_depth, as it meets them (before
+// anything recurses over the tree). Two documents at most: YAML::LoadAll loops forever,
+// allocating, on some inputs (yaml-cpp 0.7: a lone "," at the top level).
+class DocumentBuilder final : public YAML::EventHandler {
+public:
+    struct TooDeep {
+        YAML::Mark mark;
+    };
+    explicit DocumentBuilder(Document& document) : document_(document) {}
+    std::optional<YAML::Mark> second; // the second document's first node
+
+    void OnDocumentStart(const YAML::Mark&) override {
+        depth_ = 0;
+        documents_++;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        node(mark, YAML::NodeType::Null, "", anchor);
+    }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        if (!first(mark)) return;
+        auto it = anchors_.find(anchor);
+        attach(it == anchors_.end() ? node(mark, YAML::NodeType::Null, "", 0) : it->second);
+    }
+    void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  const std::string& value) override {
+        if (DocNode* n = node(mark, YAML::NodeType::Scalar, tag, anchor)) n->scalar = value;
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value) override {
+        open(mark, YAML::NodeType::Sequence, tag, anchor);
+    }
+    void OnSequenceEnd() override { close(); }
+    void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                    YAML::EmitterStyle::value) override {
+        open(mark, YAML::NodeType::Map, tag, anchor);
+    }
+    void OnMapEnd() override { close(); }
+
+private:
+    // Whether a node at `mark` belongs to the first document (in the second, the first
+    // node's mark is noted).
+    bool first(const YAML::Mark& mark) {
+        if (documents_ == 2 && !second) second = mark;
+        return documents_ == 1;
+    }
+    void attach(const DocNode* n) {
+        if (open_.empty())
+            document_.set_root(n);
+        else
+            open_.back()->children.push_back(n);
+    }
+    DocNode* node(const YAML::Mark& mark, YAML::NodeType::value type, const std::string& tag,
+                  YAML::anchor_t anchor) {
+        if (!first(mark)) return nullptr;
+        DocNode* n = document_.add();
+        n->type = type;
+        n->tag = tag;
+        n->mark = mark;
+        if (anchor != 0) anchors_[anchor] = n;
+        attach(n);
+        return n;
+    }
+    void open(const YAML::Mark& mark, YAML::NodeType::value type, const std::string& tag,
+              YAML::anchor_t anchor) {
+        if (++depth_ > max_config_depth) throw TooDeep{mark};
+        if (DocNode* n = node(mark, type, tag, anchor))
+            open_.push_back(n);
+        else if (documents_ == 1)
+            open_.push_back(nullptr);
+    }
+    void close() {
+        --depth_;
+        if (documents_ == 1 && !open_.empty()) open_.pop_back();
+    }
+
+    Document& document_;
+    int depth_ = 0;
+    int documents_ = 0;
+    std::vector<DocNode*> open_;
+    std::unordered_map<YAML::anchor_t, const DocNode*> anchors_;
+};
+
+// A DocNode seen through the part of yaml-cpp's Node interface the Reader uses.
+class YamlNode {
+public:
+    YamlNode() = default;
+    explicit YamlNode(const DocNode* node) : node_(node) {}
+
+    bool IsNull() const { return node_ == nullptr || node_->type == YAML::NodeType::Null; }
+    bool IsMap() const { return node_ != nullptr && node_->type == YAML::NodeType::Map; }
+    bool IsSequence() const { return node_ != nullptr && node_->type == YAML::NodeType::Sequence; }
+    bool IsScalar() const { return node_ != nullptr && node_->type == YAML::NodeType::Scalar; }
+    const std::string& Scalar() const { return node_ != nullptr ? node_->scalar : empty(); }
+    const std::string& Tag() const { return node_ != nullptr ? node_->tag : empty(); }
+    YAML::NodeType::value Type() const {
+        return node_ != nullptr ? node_->type : YAML::NodeType::Null;
+    }
+    YAML::Mark Mark() const { return node_ != nullptr ? node_->mark : YAML::Mark::null_mark(); }
+
+    // Iteration as yaml-cpp's: a mapping's entries as (key, value) pairs, a list's items.
+    class iterator;
+    iterator begin() const;
+    iterator end() const;
+
+private:
+    static const std::string& empty() {
+        static const std::string none;
+        return none;
+    }
+    const DocNode* const* children() const {
+        return node_ != nullptr ? node_->children.data() : nullptr;
+    }
+    const DocNode* node_ = nullptr;
+};
+
+class YamlNode::iterator {
+public:
+    iterator(const DocNode* const* at, bool map) : at_(at), map_(map) {}
+    bool operator!=(const iterator& o) const { return at_ != o.at_; }
+    iterator& operator++() {
+        at_ += map_ ? 2 : 1;
+        return *this;
+    }
+    const std::pair<YamlNode, YamlNode>* operator->() {
+        entry_ = {YamlNode(at_[0]), YamlNode(map_ ? at_[1] : nullptr)};
+        return &entry_;
+    }
+    YamlNode operator*() const { return YamlNode(*at_); }
+
+private:
+    const DocNode* const* at_;
+    bool map_;
+    std::pair<YamlNode, YamlNode> entry_;
+};
+
+YamlNode::iterator YamlNode::begin() const {
+    return {children(), IsMap()};
+}
+
+YamlNode::iterator YamlNode::end() const {
+    // A mapping's children come in pairs (the parser gives a value for every key).
+    const std::size_t n = node_ != nullptr ? node_->children.size() : 0;
+    return {children() + (IsMap() ? n - n % 2 : n), IsMap()};
+}
+
 template <typename Node> class Reader {
 public:
     Reader(std::string file, FieldOrigins& origins) : file_(std::move(file)), origins_(origins) {}
@@ -116,8 +289,9 @@ private:
     // than max_config_depth; says where a second document starts, or the syntax error
     // in it.
     struct Scan {
+        Document document; // the first document
         std::optional<YAML::Mark> second;
-        std::optional<YAML::Exception> second_error;
+        std::optional<YAML::Exception> error;
     };
     Scan scan(const std::string& text) const;
 
@@ -688,72 +862,23 @@ template <typename Node> void Reader<Node>::check_text(const std::string& text) 
          ErrorKind::Syntax);
 }
 
-namespace {
-
-// One walk of the parser's events over the first two documents, with no tree: the
-// depth of collections, refused at the collection that goes too deep, before a tree
-// (whose building, copying and destruction recurse) exists; and where a second
-// document's first node starts, if there is one. Two documents at most: YAML::LoadAll
-// loops forever, allocating, on some inputs (yaml-cpp 0.7: a lone "," at the top level),
-// so only the first is ever loaded. Aliases are not followed.
-struct Structure final : YAML::EventHandler {
-    struct TooDeep {
-        YAML::Mark mark;
-    };
-    int depth = 0;
-    int documents = 0;
-    std::optional<YAML::Mark> second; // the second document's first node
-    void node_at(const YAML::Mark& mark) {
-        if (documents == 2 && !second) second = mark;
-    }
-    void open(const YAML::Mark& mark) {
-        node_at(mark);
-        if (++depth > max_config_depth) throw TooDeep{mark};
-    }
-    void OnDocumentStart(const YAML::Mark&) override {
-        depth = 0;
-        documents++;
-    }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
-    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node_at(mark); }
-    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                  const std::string&) override {
-        node_at(mark);
-    }
-    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                         YAML::EmitterStyle::value) override {
-        open(mark);
-    }
-    void OnSequenceEnd() override { --depth; }
-    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                    YAML::EmitterStyle::value) override {
-        open(mark);
-    }
-    void OnMapEnd() override { --depth; }
-};
-
-} // namespace
-
 template <typename Node>
 typename Reader<Node>::Scan Reader<Node>::scan(const std::string& text) const {
     std::istringstream in(text);
-    Structure structure;
     Scan out;
+    DocumentBuilder builder(out.document);
     YAML::Mark at;
     try {
         YAML::Parser parser(in);
-        if (parser.HandleNextDocument(structure) && parser.HandleNextDocument(structure))
-            out.second = structure.second.value_or(YAML::Mark{});
+        if (parser.HandleNextDocument(builder) && parser.HandleNextDocument(builder))
+            out.second = builder.second.value_or(YAML::Mark{});
         return out;
-    } catch (const Structure::TooDeep& e) {
+    } catch (const DocumentBuilder::TooDeep& e) {
         at = e.mark;
     } catch (const YAML::DeepRecursion& e) { // yaml-cpp's own guard, in case it comes first
         at = e.mark;
     } catch (const YAML::Exception& e) {
-        // A syntax error: in the first document the loader reports it; one in a second
-        // document is reported after the first has loaded.
-        if (structure.documents >= 2) out.second_error = e;
+        out.error = e; // in the first document or the second: a syntax error either way
         return out;
     }
     fail(at.is_null() || at.line < 0 ? Origin{file_, 1, 1}
@@ -764,23 +889,20 @@ typename Reader<Node>::Scan Reader<Node>::scan(const std::string& text) const {
 template <typename Node> Config Reader<Node>::read_document(const std::string& text) {
     check_text(text);
     const Scan scanned = scan(text);
-    const std::optional<YAML::Mark>& second = scanned.second;
-    Node root;
-    try {
-        root = YAML::Load(text);
-        if (scanned.second_error) throw *scanned.second_error;
-    } catch (const YAML::Exception& e) {
+    if (scanned.error) {
+        const YAML::Exception& e = *scanned.error;
         Origin at{file_, 0, 0};
         if (!e.mark.is_null() && e.mark.line >= 0)
             at = Origin{file_, e.mark.line + 1, e.mark.column + 1};
         fail(at, "", "syntax error: " + e.msg, ErrorKind::Syntax);
     }
+    const Node root(scanned.document.root());
     if (root.IsNull()) {
         fail(Origin{file_, 1, 1}, "", "the configuration is empty; expected a mapping",
              ErrorKind::Syntax);
     }
-    if (second) {
-        fail(Origin{file_, second->line + 1, second->column + 1}, "",
+    if (scanned.second) {
+        fail(Origin{file_, scanned.second->line + 1, scanned.second->column + 1}, "",
              "more than one YAML document; expected exactly one", ErrorKind::Syntax);
     }
     return read_root(root);
@@ -818,7 +940,7 @@ template <typename Node> Config Reader<Node>::read_root(const Node& root) {
 
 model::Config load_config_string(const std::string& text, const std::string& source_name) {
     FieldOrigins origins;
-    Reader<YAML::Node> reader(source_name, origins);
+    Reader<YamlNode> reader(source_name, origins);
     Config config = reader.read_document(text);
     ModelIndex::validate(config, &origins);
     return config;
@@ -922,7 +1044,7 @@ model::Peer read_peer_json(const nlohmann::json& object, const Place& at) {
 
 model::Config parse_config_string(const std::string& text, const std::string& source_name) {
     FieldOrigins origins;
-    Reader<YAML::Node> reader(source_name, origins);
+    Reader<YamlNode> reader(source_name, origins);
     return reader.read_document(text);
 }
 

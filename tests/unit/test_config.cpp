@@ -890,3 +890,28 @@ TEST_CASE("the model's JSON loads back to the same model", "[config]") {
     const model::Config back = load_config_string(j.dump(), "json");
     CHECK(vxmesh::control::config_to_json(back) == j);
 }
+
+TEST_CASE("YAML's anchors, aliases and tags read as yaml-cpp's Load read them", "[config]") {
+    // An alias stands for its anchor's value, scalar or mapping.
+    const std::string aliased =
+        with(with(kBase, "    vni: 4097\n",
+                  "    vni: 4097\n    mtu: &mtu 1400\n    labels: &l {a: b}\n"),
+             "    vni: 4098\n", "    vni: 4098\n    mtu: *mtu\n    labels: *l\n");
+    const model::Config c = load_config_string(aliased, "t.yaml");
+    REQUIRE(c.networks.size() == 2);
+    CHECK(c.networks[1].mtu == 1400);
+    CHECK(c.networks[1].labels == std::map<std::string, std::string>{{"a", "b"}});
+    // A mapping that holds itself is read only as deep as the schema goes.
+    CHECK(
+        error_of(with(kBase, "    vni: 4098\n", "    vni: 4098\n    labels: &self {a: *self}\n")) ==
+        "t.yaml:17:13: networks[1].labels.a: expected a string, got a mapping");
+    // Tags: !!int reads as an integer; a quoted number does not.
+    CHECK(error_of(with(kBase, "    vni: 4098\n", "    vni: !!int 4098\n")).empty());
+    CHECK(error_of(with(kBase, "    vni: 4098\n", "    vni: \"4098\"\n")) ==
+          "t.yaml:16:10: networks[1].vni: expected an integer, got the string '4098'");
+    // A second document: refused where it starts, or at its syntax error.
+    CHECK(error_of(kBase + "---\nnode: {}\n") ==
+          "t.yaml:38:1: more than one YAML document; expected exactly one");
+    CHECK(error_of(kBase + "---\n[\n") ==
+          "t.yaml:39:1: syntax error: end of sequence flow not found");
+}
