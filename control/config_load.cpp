@@ -193,10 +193,7 @@ private:
     void open(const YAML::Mark& mark, YAML::NodeType::value type, const std::string& tag,
               YAML::anchor_t anchor) {
         if (++depth_ > max_config_depth) throw TooDeep{mark};
-        if (DocNode* n = node(mark, type, tag, anchor))
-            open_.push_back(n);
-        else if (documents_ == 1)
-            open_.push_back(nullptr);
+        if (DocNode* n = node(mark, type, tag, anchor)) open_.push_back(n);
     }
     void close() {
         --depth_;

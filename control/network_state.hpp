@@ -239,8 +239,9 @@ private:
                         const std::string& where) const;
     SocketObjects socket_objects(const model::Config& running) const;
     void save(const model::Config& running);
-    // Appends the journal records waiting in pending_journal_, and syncs them.
-    void append_journal();
+    // Appends the journal records waiting in pending_journal_, and syncs them; false when
+    // the journal is not there (then the whole file must be written).
+    bool append_journal();
     // Saves what is due: the whole file when a change of the whole configuration (or a
     // journal grown past the file) asks for it, else the journal's new records.
     std::string try_save_due(const model::Config& running, const char* when);
@@ -269,6 +270,7 @@ private:
     std::vector<std::string> pending_journal_; // records not yet appended (group commit)
     std::size_t journal_bytes_ = 0;            // what the journal holds now
     bool full_save_due_ = false;               // a whole-configuration change is not in the file
+    bool journal_ready_ = false; // save() made the journal (empty) and synced its directory
 };
 
 } // namespace vxmesh::control

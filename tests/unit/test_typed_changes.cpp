@@ -397,3 +397,23 @@ TEST_CASE("IPAM's errors carry their field and kind, not only a message", "[type
     CHECK(reply["kind"] == "duplicate");
     CHECK(reply["path"] == "options.com.docker.network.driver.overlay.vxlanid_list");
 }
+
+TEST_CASE("typed changes: a journal that went away is made again by writing the whole file",
+          "[typed][state]") {
+    TempDir dir;
+    const std::string path = dir.path + "/state.json";
+    Node n(kYaml, settings(path));
+    // Start-up wrote the file and made the journal, empty.
+    REQUIRE(::access((path + ".journal").c_str(), F_OK) == 0);
+    CHECK(read_file(path + ".journal").empty());
+    REQUIRE(ok_or_error(n.add("endpoint", endpoint("a", "blue", "node2"))) == "ok");
+    CHECK(!read_file(path + ".journal").empty());
+    ::unlink((path + ".journal").c_str());
+    REQUIRE(ok_or_error(n.add("endpoint", endpoint("b", "blue", "node2"))) == "ok");
+    // Both are in the state file itself now, and the journal is there again, empty.
+    const json state = json::parse(read_file(path));
+    REQUIRE(state["endpoints"].size() == 2);
+    CHECK(state["endpoints"][1]["name"] == "b");
+    CHECK(::access((path + ".journal").c_str(), F_OK) == 0);
+    CHECK(read_file(path + ".journal").empty());
+}
