@@ -4,7 +4,6 @@
 // its own lcore), then serves the control socket, captures and signals (SIGHUP reloads,
 // SIGINT/SIGTERM stop) until told to stop.
 #include "control/build_info.hpp"
-#include "daemon/capture_session.hpp"
 #include "control/config_load.hpp"
 #include "control/control_socket.hpp"
 #include "control/metrics_http.hpp"
@@ -14,6 +13,7 @@
 #include "control/stats_format.hpp"
 #include "control/stats_text.hpp"
 #include "control/telemetry.hpp"
+#include "daemon/capture_session.hpp"
 #include "dataplane/neighbour_service.hpp"
 #include "dataplane/packet_meta.hpp"
 #include "dataplane/port_watch.hpp"
@@ -305,6 +305,9 @@ struct Runtime final : control::ControlPlane {
             throw control::ConfigError(why);
         publish(compile(next)); // throws before publishing when the tables cannot be built
         desired = next;
+        // Room for attaches to come: the copy has no spare capacity, and the first attach
+        // would move every endpoint to a bigger array (19 ms at 100k endpoints).
+        desired.endpoints.reserve(desired.endpoints.size() + desired.endpoints.size() / 2 + 64);
         // A copy for the next endpoint change to update in place, made now, as part of this
         // change of the whole configuration, rather than by the first attach after it
         // (fresh 12 MB of tables at 100k endpoints: 11 ms of page faults and copying).
@@ -765,6 +768,7 @@ int main(int argc, char** argv) {
     try {
         rt.state = std::make_unique<control::NetworkState>(settings);
         rt.desired = rt.state->restore(from_file);
+        rt.desired.endpoints.reserve(rt.desired.endpoints.size() * 3 / 2 + 64); // as apply()
     } catch (const std::exception& e) {
         std::cerr << "vxmesh: " << e.what() << "\n";
         return 1;
