@@ -937,8 +937,12 @@ std::string NetworkState::flush(const model::Config& running) {
 }
 
 std::string NetworkState::try_save(const model::Config& running, const char* when) {
+    return attempt([&] { save(running); }, when);
+}
+
+std::string NetworkState::attempt(const std::function<void()>& write, const char* when) {
     try {
-        save(running);
+        write();
         return {};
     } catch (const std::exception& e) {
         if (settings_.log)
@@ -1429,16 +1433,10 @@ std::string NetworkState::try_save_due(const model::Config& running, const char*
     const bool compact =
         journal_bytes_ + pending > std::max<std::size_t>(saved_.size(), std::size_t{1} << 20);
     if (full_save_due_ || compact || !journal_ready_) return try_save(running, when);
-    try {
-        if (!append_journal()) return try_save(running, when);
-        return {};
-    } catch (const std::exception& e) {
-        if (settings_.log)
-            settings_.log(fmt::format("warning: state not saved {}: {}; what runs is not kept "
-                                      "across a restart until a save succeeds",
-                                      when, e.what()));
-        return e.what();
-    }
+    bool appended = false;
+    if (std::string error = attempt([&] { appended = append_journal(); }, when); !error.empty())
+        return error;
+    return appended ? std::string() : try_save(running, when);
 }
 
 } // namespace vxmesh::control

@@ -247,6 +247,8 @@ private:
     std::string try_save_due(const model::Config& running, const char* when);
     // save(), its failure logged (settings.log) and returned ("" when saved).
     std::string try_save(const model::Config& running, const char* when);
+    // Runs a write of the state: its failure logged and returned ("" when it worked).
+    std::string attempt(const std::function<void()>& write, const char* when);
     void update_lb_indexes(const model::Config& running);
 
     StateSettings settings_;
