@@ -4,11 +4,14 @@
 // across restarts.
 //
 // One rule keeps IPAM and the desired configuration consistent: every change of the
-// desired configuration (apply, patch, network_create, SIGHUP reload) goes through
-// commit(), which reconciles a copy of IPAM with the new configuration (reserving its
-// subnets, VNIs and endpoint addresses, freeing what is gone), applies the
-// configuration to the plane, and only then replaces IPAM and saves the state file. A
-// change that IPAM or the plane rejects leaves both untouched.
+// desired configuration goes through one of two doors. A whole change (apply, a patch of
+// networks or services, network_create, SIGHUP reload) goes through commit(), which
+// reconciles a copy of IPAM with the new configuration (reserving its subnets, VNIs and
+// endpoint addresses, freeing what is gone), applies the configuration to the plane, and
+// only then replaces IPAM, rebuilds the model's index and saves the state file. A typed
+// change (endpoints and peers added or removed) goes through change(), which changes
+// IPAM and the index in place, keeping an undo log, and appends to the state file's
+// journal. A change that IPAM, the rules or the plane rejects leaves everything untouched.
 //
 // Which objects come from where (docs: config/README.md, "State file"). An object is the
 // config file's when the config file has one of that kind with that name; every other
