@@ -865,7 +865,8 @@ model::Config NetworkState::restore(const model::Config& from_file) {
     } catch (const IpamError& e) {
         throw std::runtime_error(fmt::format("IPAM rejects the configuration: {}", e.what()));
     }
-    validate_config(merged);
+    // The validation's own index is the model's: built once at start-up, not twice.
+    ModelIndex checked = ModelIndex::validate(merged);
     // The state file's services and load balancers were lent to the objects restored with
     // it; once those are running, a service or load balancer that comes later is new to
     // IPAM (as Docker's: a new id, and freed addresses back only after the serial cursor
@@ -873,7 +874,7 @@ model::Config NetworkState::restore(const model::Config& from_file) {
     remembered_services_.clear();
     remembered_load_balancers_.clear();
     ipam_ = std::move(fresh);
-    index_ = ModelIndex::of(merged);
+    index_ = std::move(checked);
     index_valid_ = true;
     file_names_ = ConfigFileNames::of(from_file);
     update_lb_indexes(merged);

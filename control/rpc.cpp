@@ -592,15 +592,6 @@ ordered_json reply_ok(const json& id, ordered_json result) {
     return r;
 }
 
-ordered_json reply_error(const json& id, const std::string& message, const std::string& path,
-                         ErrorKind kind = ErrorKind::Invalid) {
-    ordered_json r = {{"ok", false}, {"error", message}};
-    if (!path.empty()) r["path"] = path;
-    r["kind"] = to_string(kind);
-    if (!id.is_null()) r["id"] = id;
-    return r;
-}
-
 // An error as data: beside the message and the request field, what kind of error it is and,
 // for the configuration's rules, the object at fault, its field, the reason alone and the
 // object it clashes with (control/PROTOCOL.md, "Errors").
@@ -621,6 +612,11 @@ ordered_json reply_error(const json& id, const RequestError& e) {
     }
     if (!id.is_null()) r["id"] = id;
     return r;
+}
+
+ordered_json reply_error(const json& id, const std::string& message, const std::string& path,
+                         ErrorKind kind = ErrorKind::Invalid) {
+    return reply_error(id, RequestError{message, path, kind});
 }
 
 json load_balancers_json(const std::vector<model::LoadBalancer>& given) {
